@@ -1,0 +1,125 @@
+import { z } from 'zod';
+
+/**
+ * The only module that reads process.env. Every variable is validated at boot into a typed config tree;
+ * a missing or malformed variable fails with a message that names it.
+ */
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const csv = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+export const EnvSchema = z
+  .object({
+    VIGIL_MODE: z.enum(['standalone', 'distributed']).default('standalone'),
+    VIGIL_BUS: z.enum(['inprocess', 'kafka']).optional(),
+    VIGIL_STORE: z.enum(['sqlite', 'clickhouse']).optional(),
+    VIGIL_QUEUE: z.enum(['sqlite', 'bullmq']).optional(),
+    VIGIL_HTTP_HOST: z.string().default('0.0.0.0'),
+    PORT: port.default(8080),
+    VIGIL_DATA_DIR: z.string().min(1).default('.data'),
+    VIGIL_TENANT: z.string().min(1).max(128).default('default'),
+    /** Secret for keyed hashes of raw API keys seen in logs. Must be set in distributed mode. */
+    VIGIL_HASH_KEY: z.string().min(16).optional(),
+    KAFKA_BROKERS: csv.optional(),
+    KAFKA_CLIENT_ID: z.string().min(1).default('vigil'),
+    KAFKA_GROUP_PREFIX: z.string().min(1).default('vigil'),
+    CLICKHOUSE_URL: z.url().optional(),
+    CLICKHOUSE_USER: z.string().default('default'),
+    CLICKHOUSE_PASSWORD: z.string().default(''),
+    CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier').default('vigil'),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_PRETTY: bool.default(false),
+    SHUTDOWN_TIMEOUT_MS: positiveInt.default(15000),
+    RETENTION_DAYS: positiveInt.default(30),
+  })
+  .superRefine((env, ctx) => {
+    const bus = env.VIGIL_BUS ?? (env.VIGIL_MODE === 'distributed' ? 'kafka' : 'inprocess');
+    const store = env.VIGIL_STORE ?? (env.VIGIL_MODE === 'distributed' ? 'clickhouse' : 'sqlite');
+    const queue = env.VIGIL_QUEUE ?? (env.VIGIL_MODE === 'distributed' ? 'bullmq' : 'sqlite');
+    const need = (name: keyof typeof env, why: string) => {
+      if (env[name] === undefined) ctx.addIssue({ code: 'custom', path: [name], message: `is required ${why}` });
+    };
+    if (bus === 'kafka') need('KAFKA_BROKERS', 'when the event bus is kafka');
+    if (store === 'clickhouse') need('CLICKHOUSE_URL', 'when the store is clickhouse');
+    if (queue === 'bullmq') need('REDIS_URL', 'when the work queue is bullmq');
+    if (env.VIGIL_MODE === 'distributed') need('VIGIL_HASH_KEY', 'in distributed mode (all instances must share it)');
+  });
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface VigilConfig {
+  mode: 'standalone' | 'distributed';
+  http: { host: string; port: number };
+  tenant: string;
+  dataDir: string;
+  hashKey: string;
+  bus: { kind: 'inprocess' } | { kind: 'kafka'; brokers: string[]; clientId: string; groupPrefix: string };
+  store:
+    | { kind: 'sqlite'; path: string }
+    | { kind: 'clickhouse'; url: string; user: string; password: string; database: string };
+  queue: { kind: 'sqlite'; path: string } | { kind: 'bullmq'; redisUrl: string };
+  redisUrl: string | null;
+  log: { level: Env['LOG_LEVEL']; pretty: boolean };
+  shutdownTimeoutMs: number;
+  retentionDays: number;
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Standalone mode derives a stable hash key per data dir when none is given; the caller persists it. */
+export const DEV_HASH_KEY_PLACEHOLDER = 'standalone-dev-hash-key-not-for-production';
+
+export function loadConfig(source: Record<string, string | undefined>): VigilConfig {
+  // Empty strings count as unset, as in most twelve-factor tooling.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const name = i.path.length ? String(i.path[0]) : '(env)';
+        const got = typeof cleaned[name] === 'string' ? ` (got ${JSON.stringify(redactValue(name, cleaned[name] as string))})` : '';
+        return `${name} ${i.message}${got}`;
+      }),
+    );
+  }
+  const env = parsed.data;
+  const distributed = env.VIGIL_MODE === 'distributed';
+  const busKind = env.VIGIL_BUS ?? (distributed ? 'kafka' : 'inprocess');
+  const storeKind = env.VIGIL_STORE ?? (distributed ? 'clickhouse' : 'sqlite');
+  const queueKind = env.VIGIL_QUEUE ?? (distributed ? 'bullmq' : 'sqlite');
+  const sqlitePath = `${env.VIGIL_DATA_DIR}/vigil.sqlite`;
+  return {
+    mode: env.VIGIL_MODE,
+    http: { host: env.VIGIL_HTTP_HOST, port: env.PORT },
+    tenant: env.VIGIL_TENANT,
+    dataDir: env.VIGIL_DATA_DIR,
+    hashKey: env.VIGIL_HASH_KEY ?? DEV_HASH_KEY_PLACEHOLDER,
+    bus:
+      busKind === 'kafka'
+        ? { kind: 'kafka', brokers: env.KAFKA_BROKERS ?? [], clientId: env.KAFKA_CLIENT_ID, groupPrefix: env.KAFKA_GROUP_PREFIX }
+        : { kind: 'inprocess' },
+    store:
+      storeKind === 'clickhouse'
+        ? { kind: 'clickhouse', url: env.CLICKHOUSE_URL ?? '', user: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD, database: env.CLICKHOUSE_DATABASE }
+        : { kind: 'sqlite', path: sqlitePath },
+    queue: queueKind === 'bullmq' ? { kind: 'bullmq', redisUrl: env.REDIS_URL ?? '' } : { kind: 'sqlite', path: sqlitePath },
+    redisUrl: env.REDIS_URL ?? null,
+    log: { level: env.LOG_LEVEL, pretty: env.LOG_PRETTY },
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    retentionDays: env.RETENTION_DAYS,
+  };
+}
+
+const SECRET_NAME = /PASSWORD|SECRET|KEY|TOKEN/i;
+function redactValue(name: string, value: string): string {
+  return SECRET_NAME.test(name) ? '[redacted]' : value.length > 80 ? value.slice(0, 77) + '...' : value;
+}
+
+export const VIGIL_CONFIG = Symbol('VIGIL_CONFIG');

@@ -1,0 +1,144 @@
+import type { AccessEvent, Anomaly, DeadLetter, EntityType, Incident, IncidentStatus, Severity } from '@vigil/contracts';
+import type { DependencyHealth } from './event-bus.js';
+
+/**
+ * Store port. Adapters: ClickHouse (distributed) and SQLite (standalone).
+ * Every insert is idempotent by id: writing the same record twice leaves one (reads never show twins).
+ * Mutable records (incidents, keys, webhooks) keep the latest version.
+ */
+export interface TimeRange { from?: number; to?: number }
+
+export interface AccessEventFilter extends TimeRange {
+  tenant?: string;
+  clientIp?: string;
+  tokenId?: string;
+  route?: string;
+  ids?: string[];
+  limit?: number;
+}
+
+export interface AccessEventRepository {
+  insert(events: AccessEvent[]): Promise<void>;
+  list(filter: AccessEventFilter): Promise<AccessEvent[]>;
+  count(filter: AccessEventFilter): Promise<number>;
+}
+
+export interface AnomalyFilter extends TimeRange {
+  tenant?: string;
+  detector?: string;
+  entityType?: EntityType;
+  entity?: string;
+  minSeverity?: Severity;
+  ids?: string[];
+  limit?: number;
+}
+
+export interface AnomalyRepository {
+  insert(anomalies: Anomaly[]): Promise<void>;
+  get(id: string): Promise<Anomaly | null>;
+  list(filter: AnomalyFilter): Promise<Anomaly[]>;
+}
+
+export interface IncidentFilter extends TimeRange {
+  tenant?: string;
+  status?: IncidentStatus;
+  minSeverity?: Severity;
+  detector?: string;
+  entityType?: EntityType;
+  entity?: string;
+  /** Opaque cursor returned by the previous page. */
+  cursor?: string;
+  order?: 'asc' | 'desc';
+  limit?: number;
+}
+
+export interface Page<T> { items: T[]; nextCursor: string | null }
+
+export interface IncidentRepository {
+  /** Insert or replace; the record with the higher `revision` wins. */
+  upsert(incident: Incident): Promise<void>;
+  get(id: string): Promise<Incident | null>;
+  list(filter: IncidentFilter): Promise<Page<Incident>>;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  tenant: string;
+  name: string;
+  /** SHA-256 (hex) of the secret; the secret itself is never stored. */
+  hash: string;
+  prefix: string;
+  scopes: string[];
+  role: string;
+  allowedIps: string[];
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  lastUsedAt: number | null;
+  updatedAt: number;
+}
+
+export interface ApiKeyRepository {
+  put(key: ApiKeyRecord): Promise<void>;
+  get(id: string): Promise<ApiKeyRecord | null>;
+  findByHash(hash: string): Promise<ApiKeyRecord | null>;
+  list(tenant?: string): Promise<ApiKeyRecord[]>;
+}
+
+export interface WebhookSubscription {
+  id: string;
+  tenant: string;
+  url: string;
+  secret: string;
+  /** Event types to deliver; empty means all. */
+  events: string[];
+  minSeverity: Severity;
+  enabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+  deleted: boolean;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  subscriptionId: string;
+  eventId: string;
+  attempt: number;
+  status: 'succeeded' | 'failed' | 'dead';
+  httpStatus: number;
+  error: string;
+  durationMs: number;
+  at: number;
+}
+
+export interface WebhookRepository {
+  putSubscription(s: WebhookSubscription): Promise<void>;
+  getSubscription(id: string): Promise<WebhookSubscription | null>;
+  listSubscriptions(tenant?: string): Promise<WebhookSubscription[]>;
+  recordDelivery(d: WebhookDelivery): Promise<void>;
+  listDeliveries(filter: { subscriptionId?: string; eventId?: string; status?: WebhookDelivery['status']; limit?: number }): Promise<WebhookDelivery[]>;
+}
+
+export interface DeadLetterRepository {
+  insert(records: DeadLetter[]): Promise<void>;
+  list(filter: TimeRange & { tenant?: string; reason?: string; limit?: number }): Promise<DeadLetter[]>;
+  count(filter: TimeRange & { tenant?: string }): Promise<number>;
+}
+
+export interface Store {
+  readonly kind: 'clickhouse' | 'sqlite';
+  readonly accessEvents: AccessEventRepository;
+  readonly anomalies: AnomalyRepository;
+  readonly incidents: IncidentRepository;
+  readonly apiKeys: ApiKeyRepository;
+  readonly webhooks: WebhookRepository;
+  readonly deadLetters: DeadLetterRepository;
+  /** Apply pending schema migrations (idempotent). Returns the versions applied now. */
+  migrate(): Promise<string[]>;
+  /** Drop daily partitions of time-series tables older than `days` (retention). Returns partitions dropped. */
+  dropOlderThan(days: number, now: number): Promise<string[]>;
+  health(): Promise<DependencyHealth>;
+  close(): Promise<void>;
+}
+
+export const STORE = Symbol('STORE');
