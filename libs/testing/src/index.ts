@@ -1,1 +1,2 @@
-export {};
+export * from './endpoints.js';
+export * from './wait-for.js';
