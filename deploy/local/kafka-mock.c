@@ -3,7 +3,8 @@
  *
  *   kafka-mock <brokers> <topic:partitions>[,<topic:partitions>...] [control-port]
  *
- * Prints "BOOTSTRAP <host:port,...>" on stdout once the cluster is up, then runs until SIGTERM/SIGINT.
+ * Prints "CONTROL 127.0.0.1:<port>" (when a control port is given) and then "BOOTSTRAP <host:port,...>" on
+ * stdout once the cluster and the control socket are up, then runs until SIGTERM/SIGINT.
  * The mock has no CreateTopics admin API, so topics are created here.
  * If control-port is given, it listens on 127.0.0.1:<port> for one-line commands (fault drills):
  *   broker_down <id> | broker_up <id> | push_error <api-key> <count> <error-code> | ping
@@ -30,7 +31,7 @@ static void handle_command(rd_kafka_mock_cluster_t *mc, char *line, char *reply,
   } else if (sscanf(line, "broker_up %d", &a) == 1) {
     rd_kafka_resp_err_t e = rd_kafka_mock_broker_set_up(mc, a);
     snprintf(reply, rlen, "%s\n", e ? rd_kafka_err2str(e) : "OK");
-  } else if (sscanf(line, "push_error %d %d %d", &a, &b, &c) == 3) {
+  } else if (sscanf(line, "push_error %d %d %d", &a, &b, &c) == 3 && b > 0 && b <= 10000) {
     rd_kafka_resp_err_t *errs = calloc((size_t)b, sizeof(*errs));
     for (int i = 0; i < b; i++) errs[i] = (rd_kafka_resp_err_t)c;
     rd_kafka_mock_push_request_errors_array(mc, (int16_t)a, (size_t)b, errs);
@@ -49,6 +50,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   int brokers = atoi(argv[1]);
+  if (brokers < 1 || brokers > 16) { fprintf(stderr, "brokers must be 1..16, got %s\n", argv[1]); return 2; }
   char errstr[512];
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   if (rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
@@ -73,23 +75,27 @@ int main(int argc, char **argv) {
   signal(SIGTERM, stop);
   signal(SIGINT, stop);
   signal(SIGPIPE, SIG_IGN);
-  printf("BOOTSTRAP %s\n", rd_kafka_mock_cluster_bootstraps(mc));
-  fflush(stdout);
 
+  /* The control socket is bound before BOOTSTRAP is printed, so a printed BOOTSTRAP means fully ready. */
   int srv = -1;
   if (argc > 3) {
+    int cport = atoi(argv[3]);
+    if (cport <= 0 || cport > 65535) { fprintf(stderr, "bad control port %s\n", argv[3]); return 2; }
     srv = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(srv, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in addr = {0};
     addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)atoi(argv[3]));
+    addr.sin_port = htons((uint16_t)cport);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(srv, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(srv, 4) != 0) {
+    if (srv < 0 || bind(srv, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(srv, 4) != 0) {
       perror("control socket");
       return 1;
     }
+    printf("CONTROL 127.0.0.1:%d\n", cport);
   }
+  printf("BOOTSTRAP %s\n", rd_kafka_mock_cluster_bootstraps(mc));
+  fflush(stdout);
   while (running) {
     if (srv < 0) { usleep(200000); continue; }
     fd_set fds; FD_ZERO(&fds); FD_SET(srv, &fds);
