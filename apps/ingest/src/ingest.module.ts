@@ -1,0 +1,21 @@
+import { Module } from '@nestjs/common';
+import { PlatformModule } from '@vigil/platform';
+
+/**
+ * The ingest domain: HTTP intake, the raw-log consumer, the format parsers and dead-lettering.
+ * Its controllers, consumers and use cases are listed here. They inject what the process shares from the global
+ * PlatformModule (EVENT_BUS, STORE, VIGIL_CONFIG, CLOCK, LOGGER, MetricsService, HealthService) and never import
+ * PlatformModule themselves: the standalone process composes this module with the others around one bus and one store.
+ */
+@Module({
+  imports: [],
+  controllers: [],
+  providers: [],
+})
+export class IngestModule {}
+
+/** Root module of the ingest process. */
+@Module({
+  imports: [PlatformModule.forRoot({ service: 'ingest' }), IngestModule],
+})
+export class IngestAppModule {}

@@ -1,0 +1,83 @@
+import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import type { Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Logger } from 'pino';
+import { ConfigError, type VigilConfig } from '../config/config.js';
+import { createHttpLogger } from '../logging/http-logger.js';
+import { createLogger, LOGGER } from '../logging/logger.js';
+import { PinoNestLogger } from '../logging/nest-logger.js';
+import { processConfig } from '../runtime/process-config.js';
+import type { ServiceName } from './platform.module.js';
+
+export interface RunningService {
+  app: NestExpressApplication;
+  config: VigilConfig;
+  logger: Logger;
+  /** Where the HTTP server answers, e.g. http://localhost:8080 (the real port when PORT=0). */
+  url: string;
+}
+
+const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/**
+ * Boots one service process: validates the configuration first (an invalid one prints the ConfigError, naming the
+ * variable, to stderr and exits 1 before anything is opened), builds the Nest app around `rootModule` (which
+ * imports `PlatformModule.forRoot`), logs requests, installs the shutdown hooks with their deadline, and listens.
+ */
+export async function runService(service: ServiceName, rootModule: Type<unknown>): Promise<RunningService> {
+  let config: VigilConfig;
+  try {
+    config = processConfig();
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`vigil ${service}: ${e.message}\n`);
+    process.exit(1);
+  }
+  const bootLog = createLogger({ service, level: config.log.level }).child({ component: 'boot' });
+  bootLog.info({ mode: config.mode, bus: config.bus.kind, store: config.store.kind, queue: config.queue.kind }, `starting ${service}`);
+
+  let app: NestExpressApplication;
+  try {
+    app = await NestFactory.create<NestExpressApplication>(rootModule, { bufferLogs: true, abortOnError: false, return503OnClosing: true });
+  } catch (err) {
+    bootLog.fatal({ err }, `${service} failed to start`);
+    process.exit(1);
+  }
+  const logger = app.get<Logger>(LOGGER);
+  app.useLogger(new PinoNestLogger(logger.child({ component: 'nest' })));
+  app.disable('x-powered-by');
+  app.use(createHttpLogger(logger));
+
+  armShutdownDeadline(logger.child({ component: 'shutdown' }), config.shutdownTimeoutMs);
+  app.enableShutdownHooks([...SHUTDOWN_SIGNALS], { useProcessExit: true });
+
+  try {
+    await app.listen(config.http.port, config.http.host);
+  } catch (err) {
+    logger.fatal({ err, port: config.http.port, host: config.http.host }, `${service} could not listen`);
+    await app.close().catch(() => undefined);
+    process.exit(1);
+  }
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  const url = `http://${displayHost(config.http.host)}:${port}`;
+  logger.info({ component: 'boot', url, port }, `${service} listening on ${url}`);
+  return { app, config, logger, url };
+}
+
+/** On the first shutdown signal, start the clock: a shutdown still running after `timeoutMs` exits 1. */
+function armShutdownDeadline(log: Logger, timeoutMs: number): void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log.info({ signal, timeoutMs }, `shutdown: ${signal} received`);
+    setTimeout(() => {
+      log.fatal({ timeoutMs }, 'shutdown: not finished within SHUTDOWN_TIMEOUT_MS, exiting');
+      process.exit(1);
+    }, timeoutMs).unref();
+  };
+  for (const signal of SHUTDOWN_SIGNALS) process.once(signal, onSignal);
+}
+
+function displayHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+}
