@@ -1,2 +1,3 @@
 export * from './endpoints.js';
 export * from './wait-for.js';
+export * from './contracts/work-queue.contract.js';
