@@ -33,6 +33,22 @@ export const EnvSchema = z
     LOG_PRETTY: bool.default(false),
     SHUTDOWN_TIMEOUT_MS: positiveInt.default(15000),
     RETENTION_DAYS: positiveInt.default(30),
+    /** Proxies whose X-Forwarded-For entries are trusted (IPs or CIDRs, comma-separated). */
+    VIGIL_TRUSTED_PROXIES: csv.default([]),
+    /** Force one log format for every record instead of detecting it per record. */
+    VIGIL_INGEST_FORMAT: z.enum(['auto', 'kong', 'apisix', 'envoy', 'nginx', 'traefik', 'aws', 'tyk', 'vigil']).default('auto'),
+    VIGIL_INGEST_MAX_RECORD_BYTES: positiveInt.default(65536),
+    /** Largest HTTP body accepted by POST /v1/logs (after gunzip). */
+    VIGIL_INGEST_MAX_BODY_BYTES: positiveInt.default(16 * 1024 * 1024),
+    /** Events written to the store in one insert, at most. */
+    VIGIL_INGEST_BATCH_MAX_EVENTS: positiveInt.default(5000),
+    /** HTTP records wait at most this long to be batched with others. */
+    VIGIL_INGEST_BATCH_MAX_WAIT_MS: positiveInt.default(200),
+    /** HTTP ingest answers 429 when more events than this are waiting to be stored. */
+    VIGIL_INGEST_MAX_PENDING_EVENTS: positiveInt.default(100000),
+    /** Consumed raw-log topic (Kafka source). */
+    VIGIL_RAW_LOGS_TOPIC: z.string().min(1).default('vigil.access-logs.raw'),
+    VIGIL_DLQ_TOPIC: z.string().min(1).default('vigil.access-logs.dlq'),
   })
   .superRefine((env, ctx) => {
     const bus = env.VIGIL_BUS ?? (env.VIGIL_MODE === 'distributed' ? 'kafka' : 'inprocess');
@@ -64,6 +80,17 @@ export interface VigilConfig {
   log: { level: Env['LOG_LEVEL']; pretty: boolean };
   shutdownTimeoutMs: number;
   retentionDays: number;
+  ingest: {
+    trustedProxies: string[];
+    format: Env['VIGIL_INGEST_FORMAT'];
+    maxRecordBytes: number;
+    maxBodyBytes: number;
+    batchMaxEvents: number;
+    batchMaxWaitMs: number;
+    maxPendingEvents: number;
+    rawTopic: string;
+    dlqTopic: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -114,6 +141,17 @@ export function loadConfig(source: Record<string, string | undefined>): VigilCon
     log: { level: env.LOG_LEVEL, pretty: env.LOG_PRETTY },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     retentionDays: env.RETENTION_DAYS,
+    ingest: {
+      trustedProxies: env.VIGIL_TRUSTED_PROXIES,
+      format: env.VIGIL_INGEST_FORMAT,
+      maxRecordBytes: env.VIGIL_INGEST_MAX_RECORD_BYTES,
+      maxBodyBytes: env.VIGIL_INGEST_MAX_BODY_BYTES,
+      batchMaxEvents: env.VIGIL_INGEST_BATCH_MAX_EVENTS,
+      batchMaxWaitMs: env.VIGIL_INGEST_BATCH_MAX_WAIT_MS,
+      maxPendingEvents: env.VIGIL_INGEST_MAX_PENDING_EVENTS,
+      rawTopic: env.VIGIL_RAW_LOGS_TOPIC,
+      dlqTopic: env.VIGIL_DLQ_TOPIC,
+    },
   };
 }
 
