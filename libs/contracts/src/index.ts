@@ -5,3 +5,4 @@ export * from './anomaly.js';
 export * from './incident.js';
 export * from './webhook.js';
 export * from './socket-events.js';
+export * from './auth.js';
