@@ -26,7 +26,11 @@ for s in "${services[@]}"; do
   if bash "$HERE/$s.sh" status >/dev/null 2>&1; then
     bash "$HERE/$s.sh" start >/dev/null
   else
-    bash "$HERE/$s.sh" start >/dev/null || die "$s failed to start (see the messages above and $VIGIL_INFRA_DIR/$s/)"
+    if ! bash "$HERE/$s.sh" start >/dev/null; then
+      # Leave nothing half-up: stop what this run started before the failure.
+      for t in "${started[@]}"; do bash "$HERE/$t.sh" stop || true; done
+      die "$s failed to start (see the messages above and $VIGIL_INFRA_DIR/$s/)"
+    fi
     started+=("$s")
   fi
 done

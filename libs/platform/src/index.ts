@@ -18,3 +18,5 @@ export * from './runtime/process-config.js';
 export * from './nest/platform.module.js';
 export * from './nest/platform-lifecycle.js';
 export * from './nest/run-service.js';
+export * from './sqlite/sqlite-store.js';
+export * from './sqlite/incident-cursor.js';

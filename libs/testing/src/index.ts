@@ -1,3 +1,5 @@
 export * from './endpoints.js';
 export * from './wait-for.js';
 export * from './contracts/work-queue.contract.js';
+export * from './factories.js';
+export * from './contracts/store.contract.js';
