@@ -1,0 +1,31 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Deterministic event ids, so a redelivered record maps to the same id and storage dedupes it.
+ *
+ * With a gateway request id: `r_` + sha-256 over tenant, format, request id and the event's time, client,
+ * method, path and status. The request id alone is not enough: several gateways (Envoy, nginx `$http_x_request_id`)
+ * pass a client-supplied X-Request-Id through, and an attacker reusing one id on every request must not be
+ * able to make their traffic dedupe away. Those other fields are identical on redelivery, so idempotence holds.
+ *
+ * Without one: `c_` + sha-256 over tenant, format and the raw record text (for object input, its JSON text).
+ * Both are 32 hex characters after the prefix (128 bits).
+ */
+const SEP = '\u0000';
+
+function sha256Hex32(s: string): string {
+  return createHash('sha256').update(s).digest('hex').slice(0, 32);
+}
+
+export function requestEventId(
+  tenant: string,
+  format: string,
+  requestId: string,
+  e: { ts: number; clientIp: string; method: string; path: string; status: number },
+): string {
+  return 'r_' + sha256Hex32(tenant + SEP + format + SEP + requestId + SEP + e.ts + SEP + e.clientIp + SEP + e.method + SEP + e.path + SEP + e.status);
+}
+
+export function contentEventId(tenant: string, format: string, raw: string): string {
+  return 'c_' + sha256Hex32(tenant + SEP + format + SEP + raw);
+}
