@@ -20,3 +20,7 @@ export * from './nest/platform-lifecycle.js';
 export * from './nest/run-service.js';
 export * from './sqlite/sqlite-store.js';
 export * from './sqlite/incident-cursor.js';
+export * from './bus/partitioner.js';
+export * from './bus/in-process-event-bus.js';
+export * from './bus/kafka-event-bus.js';
+export * from './bus/retry-delay.js';

@@ -3,3 +3,4 @@ export * from './wait-for.js';
 export * from './contracts/work-queue.contract.js';
 export * from './factories.js';
 export * from './contracts/store.contract.js';
+export * from './contracts/event-bus.contract.js';

@@ -1,0 +1,328 @@
+import kafkajs from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, IHeaders, KafkaMessage, LogEntry, Producer } from 'kafkajs';
+import type {
+  BatchContext,
+  BatchHandler,
+  DependencyHealth,
+  EventBus,
+  InboundMessage,
+  OutboundMessage,
+  SubscribeOptions,
+  Subscription,
+} from '../ports/event-bus.js';
+import type { BusLogger } from './in-process-event-bus.js';
+import { abortableDelay, redeliveryDelay } from './retry-delay.js';
+
+const { Kafka, Partitioners, logLevel } = kafkajs;
+
+export interface KafkaEventBusOptions {
+  brokers: string[];
+  clientId: string;
+  logger?: BusLogger;
+}
+
+const DEFAULT_MAX_BATCH = 500;
+const HEALTH_TIMEOUT_MS = 3_000;
+/** Heartbeat at least this often while waiting to redeliver, so a long backoff does not cost the membership. */
+const BACKOFF_HEARTBEAT_MS = 2_000;
+/** Fields of kafkajs log entries passed on to our logger: identifiers and errors, never configuration. */
+const LOG_FIELDS = ['groupId', 'memberId', 'topic', 'partition', 'broker', 'nodeId', 'error', 'retryCount', 'retryTime'] as const;
+
+/**
+ * Event bus on Kafka (kafkajs 2.2.4). Non-idempotent producer with the murmur2 DefaultPartitioner, so keyed
+ * messages land where a Java client would put them. One kafkajs consumer per subscription; offsets are
+ * committed by hand after the handler resolves, and a batch whose handler throws is fetched again after a
+ * backoff (at-least-once).
+ */
+export class KafkaEventBus implements EventBus {
+  readonly kind = 'kafka' as const;
+  private readonly kafka: InstanceType<typeof Kafka>;
+  /** Health probes use their own client without retries, so a dead broker fails fast and leaves no retry timers. */
+  private readonly probeClient: InstanceType<typeof Kafka>;
+  private readonly logger: BusLogger | undefined;
+  private readonly producer: Producer;
+  private producerReady: Promise<void> | null = null;
+  private producerConnected = false;
+  private adminReady: Promise<Admin> | null = null;
+  private readonly subscriptions = new Set<KafkaSubscription>();
+  private closing: Promise<void> | null = null;
+
+  constructor(opts: KafkaEventBusOptions) {
+    if (opts.brokers.length === 0) throw new Error('KafkaEventBus needs at least one broker');
+    this.logger = opts.logger;
+    const common = {
+      clientId: opts.clientId,
+      brokers: opts.brokers,
+      connectionTimeout: 3_000,
+      logLevel: opts.logger ? logLevel.WARN : logLevel.NOTHING,
+      logCreator: () => (entry: LogEntry) => this.bridgeLog(entry),
+    };
+    this.kafka = new Kafka(common);
+    this.probeClient = new Kafka({ ...common, connectionTimeout: HEALTH_TIMEOUT_MS, retry: { retries: 0 } });
+    this.producer = this.kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: true,
+      idempotent: false,
+    });
+    this.producer.on(this.producer.events.CONNECT, () => {
+      this.producerConnected = true;
+    });
+    this.producer.on(this.producer.events.DISCONNECT, () => {
+      this.producerConnected = false;
+    });
+  }
+
+  async publish(topic: string, messages: OutboundMessage[]): Promise<void> {
+    if (this.closing) throw new Error('KafkaEventBus is closed');
+    if (messages.length === 0) return;
+    await this.connectProducer();
+    await this.producer.send({
+      topic,
+      acks: -1,
+      messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers ? { ...m.headers } : undefined })),
+    });
+  }
+
+  async subscribe(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
+    if (this.closing) throw new Error('KafkaEventBus is closed');
+    const sub = new KafkaSubscription(this.kafka, options, handler, this.logger, () => this.subscriptions.delete(sub));
+    this.subscriptions.add(sub);
+    try {
+      await sub.start();
+    } catch (err) {
+      await sub.close().catch(() => undefined);
+      throw err;
+    }
+    return sub;
+  }
+
+  /** Broker reachability: a metadata request (DescribeCluster) that must answer within 3 s. */
+  async health(): Promise<DependencyHealth> {
+    if (this.closing) return { name: 'kafka', ok: false, detail: 'event bus closed' };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const brokers = await Promise.race([
+        this.probe(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no metadata answer within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS);
+        }),
+      ]);
+      return { name: 'kafka', ok: true, detail: `${brokers} broker(s); producer ${this.producerConnected ? 'connected' : 'idle'}` };
+    } catch (err) {
+      return { name: 'kafka', ok: false, detail: errorMessage(err) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all([...this.subscriptions].map((s) => s.close()));
+      if (this.producerReady) await this.producer.disconnect().catch((err: unknown) => this.logger?.warn({ err: errorMessage(err) }, 'kafka producer disconnect failed'));
+      if (this.adminReady) await this.adminReady.then((admin) => admin.disconnect()).catch(() => undefined);
+    })();
+    return this.closing;
+  }
+
+  private connectProducer(): Promise<void> {
+    this.producerReady ??= this.producer.connect().catch((err: unknown) => {
+      this.producerReady = null;
+      throw err;
+    });
+    return this.producerReady;
+  }
+
+  private async probe(): Promise<number> {
+    this.adminReady ??= (async () => {
+      const admin = this.probeClient.admin({ retry: { retries: 0 } });
+      await admin.connect();
+      return admin;
+    })().catch((err: unknown) => {
+      this.adminReady = null;
+      throw err;
+    });
+    const admin = await this.adminReady;
+    const { brokers } = await admin.describeCluster();
+    return brokers.length;
+  }
+
+  private bridgeLog(entry: LogEntry): void {
+    const logger = this.logger;
+    if (!logger) return;
+    const fields: Record<string, unknown> = { namespace: entry.namespace };
+    const log = entry.log as unknown as Record<string, unknown>;
+    for (const k of LOG_FIELDS) if (log[k] !== undefined) fields[k] = log[k];
+    const msg = `kafkajs: ${entry.log.message}`;
+    if (entry.level === logLevel.ERROR) logger.error(fields, msg);
+    else if (entry.level === logLevel.WARN) logger.warn(fields, msg);
+    else logger.info(fields, msg);
+  }
+}
+
+class KafkaSubscription implements Subscription {
+  private readonly consumer: Consumer;
+  private readonly stop = new AbortController();
+  private closing = false;
+  private closed: Promise<void> | null = null;
+  private assigned = new Set<number>();
+  /** Assignment callbacks run in order; batches wait for them (state restore before processing). */
+  private callbacks: Promise<void> = Promise.resolve();
+  private readonly failures = new Map<number, number>();
+
+  constructor(
+    kafka: InstanceType<typeof Kafka>,
+    private readonly options: SubscribeOptions,
+    private readonly handler: BatchHandler,
+    private readonly logger: BusLogger | undefined,
+    private readonly onClosed: () => void,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      maxWaitTimeInMs: 100,
+      allowAutoTopicCreation: true,
+      retry: { restartOnFailure: async () => !this.closing },
+    });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      const now = new Set(e.payload.memberAssignment[options.topic] ?? []);
+      this.onAssignment(now);
+    });
+    this.consumer.on(this.consumer.events.CRASH, (e) => {
+      this.logger?.error(
+        { topic: options.topic, groupId: options.groupId, err: errorMessage(e.payload.error), restart: e.payload.restart },
+        'kafka consumer crashed',
+      );
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: this.options.fromBeginning ?? true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+  }
+
+  /** Stop fetching, let the in-flight batch finish and commit (kafkajs waits for it), leave the group. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing = true;
+      this.stop.abort();
+      try {
+        await this.consumer.disconnect();
+      } finally {
+        const held = [...this.assigned];
+        this.assigned = new Set();
+        if (held.length) this.enqueueCallback('onRevoked', held);
+        await this.callbacks;
+        this.onClosed();
+      }
+    })();
+    return this.closed;
+  }
+
+  /** kafkajs only reports the new assignment after each join: revoked/assigned are diffs against the last one. */
+  private onAssignment(now: Set<number>): void {
+    const revoked = [...this.assigned].filter((p) => !now.has(p));
+    const added = [...now].filter((p) => !this.assigned.has(p));
+    this.assigned = now;
+    for (const p of revoked) this.failures.delete(p);
+    this.logger?.info({ topic: this.options.topic, groupId: this.options.groupId, partitions: [...now].sort((a, b) => a - b) }, 'kafka partitions assigned');
+    if (revoked.length) this.enqueueCallback('onRevoked', revoked);
+    if (added.length) this.enqueueCallback('onAssigned', added);
+  }
+
+  private enqueueCallback(which: 'onAssigned' | 'onRevoked', partitions: number[]): void {
+    const fn = this.options[which];
+    if (!fn) return;
+    const sorted = [...partitions].sort((a, b) => a - b);
+    this.callbacks = this.callbacks.then(async () => {
+      try {
+        await fn(sorted);
+      } catch (err) {
+        this.logger?.error({ topic: this.options.topic, groupId: this.options.groupId, partitions: sorted, err: errorMessage(err) }, `event bus ${which} callback failed`);
+      }
+    });
+  }
+
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    await this.callbacks;
+    const { batch } = payload;
+    const { topic, partition } = batch;
+    const maxBatch = Math.max(1, this.options.maxBatchSize ?? DEFAULT_MAX_BATCH);
+    const messages = batch.messages.map((m) => toInbound(topic, partition, m));
+    const ctx: BatchContext = {
+      topic,
+      partition,
+      heartbeat: () => payload.heartbeat(),
+      isRunning: () => !this.closing && payload.isRunning(),
+    };
+    for (let i = 0; i < messages.length; i += maxBatch) {
+      if (i > 0 && (!ctx.isRunning() || payload.isStale())) return;
+      const chunk = messages.slice(i, i + maxBatch);
+      const first = chunk[0]!;
+      const last = chunk[chunk.length - 1]!;
+      try {
+        await this.handler(chunk, ctx);
+      } catch (err) {
+        await this.redeliverLater(payload, first, err);
+        return;
+      }
+      // commitOffsetsIfNecessary(offsets) commits exactly these offsets, even while the consumer is stopping
+      // (consumer.commitOffsets is a no-op once stop() began, which would lose the drained batch's commit).
+      const next = (BigInt(last.offset) + 1n).toString();
+      await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
+      payload.resolveOffset(last.offset);
+      this.failures.delete(partition);
+    }
+  }
+
+  /** Leave the failed messages unresolved and seek back to them, after a backoff that close() cuts short. */
+  private async redeliverLater(payload: EachBatchPayload, first: InboundMessage, err: unknown): Promise<void> {
+    const { topic, partition } = payload.batch;
+    const failures = (this.failures.get(partition) ?? 0) + 1;
+    this.failures.set(partition, failures);
+    const delay = redeliveryDelay(this.options.retryDelayMs, failures);
+    this.logger?.warn(
+      { topic, partition, groupId: this.options.groupId, offset: first.offset, failures, retryInMs: delay, err: errorMessage(err) },
+      'event bus handler failed; batch will be redelivered',
+    );
+    let remaining = delay;
+    while (remaining > 0 && !this.closing) {
+      const step = Math.min(remaining, BACKOFF_HEARTBEAT_MS);
+      if (!(await abortableDelay(step, this.stop.signal))) break;
+      remaining -= step;
+      if (remaining > 0) await payload.heartbeat();
+    }
+    if (!this.closing) this.consumer.seek({ topic, partition, offset: first.offset });
+  }
+}
+
+function toInbound(topic: string, partition: number, m: KafkaMessage): InboundMessage {
+  return {
+    topic,
+    partition,
+    offset: m.offset,
+    key: m.key === null || m.key === undefined ? null : m.key.toString('utf8'),
+    value: m.value === null ? '' : m.value.toString('utf8'),
+    headers: decodeHeaders(m.headers),
+    timestamp: Number(m.timestamp),
+  };
+}
+
+function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!headers) return out;
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    const one = Array.isArray(v) ? v[v.length - 1] : v;
+    if (one !== undefined) out[k] = typeof one === 'string' ? one : one.toString('utf8');
+  }
+  return out;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
