@@ -27,6 +27,7 @@ export function reject(reason: RejectReason, message: string): Rejection {
 
 /** Quote a value for a rejection message: JSON-escaped (control characters visible) and capped at 120 chars. */
 export function show(v: unknown): string {
+  if (typeof v === 'number') return String(v);
   const s = typeof v === 'string' ? v : String(v);
   return JSON.stringify(s.length > 120 ? s.slice(0, 117) + '...' : s);
 }

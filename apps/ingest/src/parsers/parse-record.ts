@@ -94,14 +94,18 @@ export function parseRecord(input: string | object, ctx: ParseContext): ParseRes
     // Trim the line ending and surrounding blanks; the content hash uses the trimmed text, so a record
     // redelivered with a different line ending keeps its id.
     text = raw.trim();
-    if (forced !== 'nginx' && text.charCodeAt(0) === 123) {
+    const first = text.charCodeAt(0);
+    if (forced !== 'nginx' && (first === 123 /* { */ || first === 91 /* [ */)) {
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
       } catch (e) {
         return { ok: false, reason: 'invalid_json', message: `invalid JSON: ${(e as Error).message}`, raw };
       }
-      if (!isObject(parsed)) return { ok: false, reason: 'invalid_json', message: 'the record is not a JSON object', raw };
+      if (!isObject(parsed)) {
+        const what = Array.isArray(parsed) ? 'a JSON array (split batches into records before parsing)' : 'not a JSON object';
+        return { ok: false, reason: 'invalid_json', message: `the record is ${what}`, raw };
+      }
       record = parsed;
     } else if (forced !== null && forced !== 'nginx') {
       return { ok: false, reason: 'invalid_json', message: `format ${forced} expects a JSON object, got ${show(text.slice(0, 40))}`, raw, format: forced };
