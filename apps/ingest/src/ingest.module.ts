@@ -1,5 +1,9 @@
 import { Module } from '@nestjs/common';
-import { PlatformModule } from '@vigil/platform';
+import { AuthModule, PlatformModule } from '@vigil/platform';
+import { RawLogsConsumer } from './consumers/raw-logs.consumer.js';
+import { HttpIntake } from './http/http-intake.service.js';
+import { LogsController } from './http/logs.controller.js';
+import { IngestRecords } from './usecases/ingest-records/ingest-records.usecase.js';
 
 /**
  * The ingest domain: HTTP intake, the raw-log consumer, the format parsers and dead-lettering.
@@ -8,9 +12,10 @@ import { PlatformModule } from '@vigil/platform';
  * PlatformModule themselves: the standalone process composes this module with the others around one bus and one store.
  */
 @Module({
-  imports: [],
-  controllers: [],
-  providers: [],
+  imports: [AuthModule],
+  controllers: [LogsController],
+  providers: [IngestRecords, HttpIntake, RawLogsConsumer],
+  exports: [IngestRecords],
 })
 export class IngestModule {}
 

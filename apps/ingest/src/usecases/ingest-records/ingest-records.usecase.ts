@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { TOPICS, accessEventKey, type AccessEvent, type DeadLetter, type LogFormat } from '@vigil/contracts';
+import {
+  CLOCK,
+  EVENT_BUS,
+  MetricsService,
+  STORE,
+  VIGIL_CONFIG,
+  type Clock,
+  type EventBus,
+  type Store,
+  type VigilConfig,
+} from '@vigil/platform';
+import type { Counter, Histogram } from 'prom-client';
+import { compileTrustedProxies, parseRecord, type ParseContext, type TrustedProxies } from '../../parsers/index.js';
+
+/** One raw record as received, with where it came from (kept on its dead letter). */
+export interface RawRecord {
+  raw: string | object;
+  /** 'kafka:<topic>/<partition>@<offset>' or 'http:<request id>#<index>'. */
+  source: string;
+  /** Per-record overrides (e.g. from Kafka headers) of the batch's tenant and format. */
+  tenant?: string;
+  format?: LogFormat | 'auto';
+}
+
+export interface RecordError {
+  index: number;
+  reason: string;
+  message: string;
+}
+
+export interface ParsedBatch {
+  events: AccessEvent[];
+  deadLetters: DeadLetter[];
+  errors: RecordError[];
+}
+
+export interface IngestOptions {
+  tenant: string;
+  format?: LogFormat | 'auto';
+}
+
+const MAX_DEAD_LETTER_RAW = 1024 * 1024;
+
+/**
+ * Turns raw gateway records into stored, published AccessEvents; the records that fail go to the dead letters
+ * with their reason. Storing and publishing are idempotent by event id, so the caller may simply retry the whole
+ * batch on failure (the Kafka consumer does, by not committing).
+ */
+@Injectable()
+export class IngestRecords {
+  private readonly trusted: TrustedProxies;
+  private readonly accepted: Counter<'format'>;
+  private readonly rejected: Counter<'reason'>;
+  private readonly persistSeconds: Histogram<string>;
+
+  constructor(
+    @Inject(STORE) private readonly store: Store,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(VIGIL_CONFIG) private readonly config: VigilConfig,
+    metrics: MetricsService,
+  ) {
+    this.trusted = compileTrustedProxies(config.ingest.trustedProxies);
+    this.accepted = metrics.counter({ name: 'vigil_ingest_accepted_total', help: 'Records accepted, by format', labelNames: ['format'] });
+    this.rejected = metrics.counter({ name: 'vigil_ingest_rejected_total', help: 'Records dead-lettered, by reason', labelNames: ['reason'] });
+    this.persistSeconds = metrics.histogram({
+      name: 'vigil_ingest_persist_seconds',
+      help: 'Time to store and publish one batch',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    });
+  }
+
+  /** Parse and normalise; pure apart from the clock. Duplicates within the batch are dropped (same event id). */
+  parse(records: readonly RawRecord[], options: IngestOptions): ParsedBatch {
+    const now = this.clock.now();
+    const ctx: ParseContext = {
+      tenant: options.tenant,
+      now,
+      format: options.format ?? this.config.ingest.format,
+      trustedProxies: this.trusted,
+      hashKey: this.config.hashKey,
+      maxRecordBytes: this.config.ingest.maxRecordBytes,
+    };
+    const events: AccessEvent[] = [];
+    const seen = new Set<string>();
+    const deadLetters: DeadLetter[] = [];
+    const errors: RecordError[] = [];
+    records.forEach((record, index) => {
+      const r = parseRecord(
+        record.raw,
+        record.tenant || record.format ? { ...ctx, tenant: record.tenant ?? ctx.tenant, format: record.format ?? ctx.format } : ctx,
+      );
+      if (r.ok) {
+        if (!seen.has(r.event.id)) {
+          seen.add(r.event.id);
+          events.push(r.event);
+        }
+        return;
+      }
+      errors.push({ index, reason: r.reason, message: r.message });
+      deadLetters.push(deadLetter(record.tenant ?? options.tenant, now, record.source, `${r.reason}: ${r.message}`, r.raw));
+    });
+    return { events, deadLetters, errors };
+  }
+
+  /** Store, then publish for the detector, then dead-letter. Throws if any step fails (nothing is committed then). */
+  async persist(batch: ParsedBatch): Promise<void> {
+    const end = this.persistSeconds.startTimer();
+    const max = this.config.ingest.batchMaxEvents;
+    for (let i = 0; i < batch.events.length; i += max) {
+      const chunk = batch.events.slice(i, i + max);
+      await this.store.accessEvents.insert(chunk);
+      await this.bus.publish(
+        TOPICS.accessEvents,
+        chunk.map((e) => ({ key: accessEventKey(e), value: JSON.stringify(e) })),
+      );
+    }
+    if (batch.deadLetters.length) {
+      await this.store.deadLetters.insert(batch.deadLetters);
+      await this.bus.publish(
+        this.config.ingest.dlqTopic,
+        batch.deadLetters.map((d) => ({ key: d.tenant, value: JSON.stringify(d), headers: { reason: d.reason.split(':')[0] ?? 'unknown' } })),
+      );
+    }
+    for (const e of batch.events) this.accepted.inc({ format: e.format });
+    for (const d of batch.deadLetters) this.rejected.inc({ reason: d.reason.split(':')[0] ?? 'unknown' });
+    end();
+  }
+
+  async execute(records: readonly RawRecord[], options: IngestOptions): Promise<ParsedBatch> {
+    const batch = this.parse(records, options);
+    await this.persist(batch);
+    return batch;
+  }
+}
+
+/** Dead letters are idempotent too: the id is a hash of where the record came from and what it was. */
+export function deadLetter(tenant: string, receivedAt: number, source: string, reason: string, raw: string): DeadLetter {
+  const id = createHash('sha256').update(source).update('\0').update(raw).digest('hex').slice(0, 32);
+  return { v: 1, id, tenant, receivedAt, source, reason, raw: raw.length > MAX_DEAD_LETTER_RAW ? raw.slice(0, MAX_DEAD_LETTER_RAW) : raw };
+}
