@@ -510,11 +510,6 @@ class SqliteDeadLetters implements DeadLetterRepository {
 
 // ---------------------------------------------------------------- store
 
-/** `YYYYMMDD` of the UTC day containing `ms`. */
-export function utcDayLabel(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
-}
-
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly accessEvents: AccessEventRepository;
