@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import express, { type Request } from 'express';
 import type { Logger } from 'pino';
 import { ConfigError, type VigilConfig } from '../config/config.js';
 import { createHttpLogger } from '../logging/http-logger.js';
@@ -40,7 +41,12 @@ export async function runService(service: ServiceName, rootModule: Type<unknown>
 
   let app: NestExpressApplication;
   try {
-    app = await NestFactory.create<NestExpressApplication>(rootModule, { bufferLogs: true, abortOnError: false, return503OnClosing: true });
+    app = await NestFactory.create<NestExpressApplication>(rootModule, {
+      bufferLogs: true,
+      abortOnError: false,
+      return503OnClosing: true,
+      bodyParser: false,
+    });
   } catch (err) {
     bootLog.fatal({ err }, `${service} failed to start`);
     process.exit(1);
@@ -49,6 +55,7 @@ export async function runService(service: ServiceName, rootModule: Type<unknown>
   app.useLogger(new PinoNestLogger(logger.child({ component: 'nest' })));
   app.disable('x-powered-by');
   app.use(createHttpLogger(logger));
+  app.use(express.json({ limit: '1mb', type: (req) => parsesJson(req as Request) }));
 
   armShutdownDeadline(logger.child({ component: 'shutdown' }), config.shutdownTimeoutMs);
   app.enableShutdownHooks([...SHUTDOWN_SIGNALS], { useProcessExit: true });
@@ -64,6 +71,18 @@ export async function runService(service: ServiceName, rootModule: Type<unknown>
   const url = `http://${displayHost(config.http.host)}:${port}`;
   logger.info({ component: 'boot', url, port }, `${service} listening on ${url}`);
   return { app, config, logger, url };
+}
+
+/**
+ * Routes that read their own body stream (bulk log intake: NDJSON, text, gzip, bodies of many MB) are left alone by
+ * the JSON body parser; every other JSON body is parsed, up to 1 MB.
+ */
+export const RAW_BODY_PATHS: readonly string[] = ['/v1/logs'];
+
+function parsesJson(req: Request): boolean {
+  const path = (req.url ?? '').split('?')[0] ?? '';
+  if (RAW_BODY_PATHS.includes(path)) return false;
+  return /^application\/([a-z.+-]*\+)?json\b/i.test(req.headers['content-type'] ?? '');
 }
 
 /** On the first shutdown signal, start the clock: a shutdown still running after `timeoutMs` exits 1. */
