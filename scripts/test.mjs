@@ -69,10 +69,15 @@ function usage(problem) {
 
 // ---------------------------------------------------------------------------------------------- processes
 
+/** Running children, so a signal to the runner reaches them too. */
+const children = new Set();
+
 /** Runs a command; resolves with its exit code (signals count as failure) and, if asked, its stdout. */
 function run(cmd, args, { env = process.env, capture = false } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: REPO, env, stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'] });
+    children.add(child);
+    child.on('exit', () => children.delete(child));
     let out = '';
     if (capture) {
       child.stdout.on('data', (d) => {
@@ -470,6 +475,7 @@ async function main() {
   for (const sig of ['SIGINT', 'SIGTERM']) {
     process.once(sig, () => {
       say(`${sig}: stopping`);
+      for (const child of children) child.kill(sig);
       cleanup().finally(() => process.exit(130));
     });
   }
