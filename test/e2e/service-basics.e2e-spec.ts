@@ -16,8 +16,8 @@ interface HealthBody {
 
 /** The shutdown steps, in the order a user reading the log must see them. */
 const SHUTDOWN_STEPS = [
-  /^shutdown: SIGTERM received$/,
-  /^shutdown: stopping HTTP intake$/,
+  /^shutdown: SIGTERM received; new HTTP requests get 503$/,
+  /^shutdown: closing HTTP server/,
   /^shutdown: HTTP server closed$/,
   /^shutdown: closing event bus/,
   /^shutdown: event-bus closed$/,

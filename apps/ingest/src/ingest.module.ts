@@ -19,8 +19,11 @@ import { IngestRecords } from './usecases/ingest-records/ingest-records.usecase.
 })
 export class IngestModule {}
 
+/** Routes that stream their own request body (NDJSON, text, gzip, many MB): the platform's body parsers skip them. */
+export const INGEST_RAW_BODY_ROUTES = ['/v1/logs'];
+
 /** Root module of the ingest process. */
 @Module({
-  imports: [PlatformModule.forRoot({ service: 'ingest' }), IngestModule],
+  imports: [PlatformModule.forRoot({ service: 'ingest', rawBodyRoutes: INGEST_RAW_BODY_ROUTES }), IngestModule],
 })
 export class IngestAppModule {}

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AlertModule, WEBHOOK_DELIVERY_QUEUE } from '@vigil/alert/alert.module';
 import { DetectorModule } from '@vigil/detector/detector.module';
-import { IngestModule } from '@vigil/ingest/ingest.module';
+import { INGEST_RAW_BODY_ROUTES, IngestModule } from '@vigil/ingest/ingest.module';
 import { PlatformModule } from '@vigil/platform';
 
 /**
@@ -10,6 +10,11 @@ import { PlatformModule } from '@vigil/platform';
  * so one instance of each.
  */
 @Module({
-  imports: [PlatformModule.forRoot({ service: 'standalone', workQueue: WEBHOOK_DELIVERY_QUEUE }), IngestModule, DetectorModule, AlertModule],
+  imports: [
+    PlatformModule.forRoot({ service: 'standalone', workQueue: WEBHOOK_DELIVERY_QUEUE, rawBodyRoutes: INGEST_RAW_BODY_ROUTES }),
+    IngestModule,
+    DetectorModule,
+    AlertModule,
+  ],
 })
 export class StandaloneModule {}

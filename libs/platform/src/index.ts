@@ -24,3 +24,4 @@ export * from './bus/partitioner.js';
 export * from './bus/in-process-event-bus.js';
 export * from './bus/kafka-event-bus.js';
 export * from './bus/retry-delay.js';
+export * from './nest/body-parsers.js';

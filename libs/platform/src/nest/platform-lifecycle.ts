@@ -29,8 +29,9 @@ export class PlatformLifecycle implements BeforeApplicationShutdown, OnApplicati
     this.log = logger.child({ component: 'shutdown' });
   }
 
+  /** Runs after every module's onModuleDestroy (domain consumers close their own subscriptions there). */
   beforeApplicationShutdown(signal?: string): void {
-    this.log.info({ signal: signal ?? null, step: 'http' }, 'shutdown: stopping HTTP intake');
+    this.log.info({ signal: signal ?? null, step: 'http' }, 'shutdown: closing HTTP server (in-flight requests finish)');
   }
 
   async onApplicationShutdown(signal?: string): Promise<void> {

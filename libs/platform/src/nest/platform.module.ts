@@ -25,6 +25,11 @@ export interface PlatformOptions {
   service: ServiceName;
   /** The durable work queue this process owns, provided as WORK_QUEUE (alert and standalone: webhook deliveries). */
   workQueue?: WorkQueueSpec;
+  /**
+   * Path prefixes whose request bodies the platform leaves unread, for controllers that stream their body
+   * (ingest's POST /v1/logs). Every other route gets JSON and urlencoded bodies parsed (up to 1 MB).
+   */
+  rawBodyRoutes?: string[];
   /** Tests only: use this configuration instead of the process environment. */
   config?: VigilConfig;
   /** Tests only: use this logger instead of one writing JSON to stdout. */

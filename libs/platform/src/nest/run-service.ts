@@ -3,14 +3,14 @@ import type { AddressInfo } from 'node:net';
 import type { Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import express, { type Request } from 'express';
 import type { Logger } from 'pino';
 import { ConfigError, type VigilConfig } from '../config/config.js';
 import { createHttpLogger } from '../logging/http-logger.js';
 import { createLogger, LOGGER } from '../logging/logger.js';
 import { PinoNestLogger } from '../logging/nest-logger.js';
 import { processConfig } from '../runtime/process-config.js';
-import type { ServiceName } from './platform.module.js';
+import { installBodyParsers } from './body-parsers.js';
+import { PLATFORM_OPTIONS, type PlatformOptions, type ServiceName } from './platform.module.js';
 
 export interface RunningService {
   app: NestExpressApplication;
@@ -55,7 +55,7 @@ export async function runService(service: ServiceName, rootModule: Type<unknown>
   app.useLogger(new PinoNestLogger(logger.child({ component: 'nest' })));
   app.disable('x-powered-by');
   app.use(createHttpLogger(logger));
-  app.use(express.json({ limit: '1mb', type: (req) => parsesJson(req as Request) }));
+  installBodyParsers(app, app.get<PlatformOptions>(PLATFORM_OPTIONS).rawBodyRoutes ?? []);
 
   armShutdownDeadline(logger.child({ component: 'shutdown' }), config.shutdownTimeoutMs);
   app.enableShutdownHooks([...SHUTDOWN_SIGNALS], { useProcessExit: true });
@@ -73,22 +73,10 @@ export async function runService(service: ServiceName, rootModule: Type<unknown>
   return { app, config, logger, url };
 }
 
-/**
- * Routes that read their own body stream (bulk log intake: NDJSON, text, gzip, bodies of many MB) are left alone by
- * the JSON body parser; every other JSON body is parsed, up to 1 MB.
- */
-export const RAW_BODY_PATHS: readonly string[] = ['/v1/logs'];
-
-function parsesJson(req: Request): boolean {
-  const path = (req.url ?? '').split('?')[0] ?? '';
-  if (RAW_BODY_PATHS.includes(path)) return false;
-  return /^application\/([a-z.+-]*\+)?json\b/i.test(req.headers['content-type'] ?? '');
-}
-
 /** On the first shutdown signal, start the clock: a shutdown still running after `timeoutMs` exits 1. */
 function armShutdownDeadline(log: Logger, timeoutMs: number): void {
   const onSignal = (signal: NodeJS.Signals): void => {
-    log.info({ signal, timeoutMs }, `shutdown: ${signal} received`);
+    log.info({ signal, timeoutMs }, `shutdown: ${signal} received; new HTTP requests get 503`);
     setTimeout(() => {
       log.fatal({ timeoutMs }, 'shutdown: not finished within SHUTDOWN_TIMEOUT_MS, exiting');
       process.exit(1);
