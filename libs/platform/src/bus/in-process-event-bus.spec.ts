@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
+import { waitFor } from '@vigil/testing';
 import type { InboundMessage } from '../ports/event-bus.js';
 import { InProcessEventBus, assignPartitions } from './in-process-event-bus.js';
 import { partitionForKey } from './partitioner.js';
-import { waitFor } from '@vigil/testing';
 
 const until = (check: () => boolean, what: string) => waitFor(check, { what, timeoutMs: 5_000, intervalMs: 5 });
 
@@ -87,6 +87,19 @@ describe(InProcessEventBus.name, () => {
     await until(() => got.length === 3, 'retained entries');
     expect(got).toEqual(['v2', 'v3', 'v4']);
     await bus.close();
+  });
+
+  it('close() cuts a pending redelivery backoff short instead of waiting it out', async () => {
+    const bus = new InProcessEventBus({ partitions: 1 });
+    let attempts = 0;
+    await bus.subscribe({ topic: 't', groupId: 'g', retryDelayMs: 10 * 60_000 }, async () => {
+      attempts += 1;
+      throw new Error('always failing');
+    });
+    await bus.publish('t', [{ key: 'k', value: 'v' }]);
+    await until(() => attempts === 1, 'the first failed attempt');
+    await bus.close(); // would outlast the test timeout if the 10-minute backoff timer were awaited
+    expect(attempts).toBe(1);
   });
 
   it('refuses to publish after close', async () => {

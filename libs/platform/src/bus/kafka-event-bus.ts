@@ -191,6 +191,10 @@ class KafkaSubscription implements Subscription {
         { topic: options.topic, groupId: options.groupId, err: errorMessage(e.payload.error), restart: e.payload.restart },
         'kafka consumer crashed',
       );
+      // kafkajs leaves the group on a crash; a restart joins again and reports a fresh assignment.
+      const held = [...this.assigned];
+      this.assigned = new Set();
+      if (held.length) this.enqueueCallback('onRevoked', held);
     });
   }
 
