@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 /**
  * Deterministic event ids, so a redelivered record maps to the same id and storage dedupes it.
@@ -13,8 +13,11 @@ import { createHash } from 'node:crypto';
  */
 const SEP = '\u0000';
 
+// One-shot crypto.hash (Node >= 20.12) avoids the Hash object; fall back to createHash on older runtimes.
+const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
 function sha256Hex32(s: string): string {
-  return createHash('sha256').update(s).digest('hex').slice(0, 32);
+  const hex = oneShot ? oneShot('sha256', s, 'hex') : crypto.createHash('sha256').update(s).digest('hex');
+  return hex.slice(0, 32);
 }
 
 export function requestEventId(

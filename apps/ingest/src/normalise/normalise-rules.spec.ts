@@ -236,10 +236,24 @@ describe('timestamps', () => {
     ['2024-05-14T05:00:00-0500', t],
     ['2024-05-14 10:00:00', t],
     ['2024-13-14T10:00:00Z', NaN],
+    ['2024-02-29T00:00:00Z', Date.UTC(2024, 1, 29)],
+    ['2023-02-29T00:00:00Z', NaN],
+    ['2024-04-31T00:00:00Z', NaN],
+    ['1999-12-31T23:59:59Z', Date.UTC(1999, 11, 31, 23, 59, 59)],
+    ['2100-03-01T00:00:00Z', Date.UTC(2100, 2, 1)],
     ['2024-05-14T10:00:00+25:00', NaN],
     ['yesterday at noon', NaN],
   ])('ISO %p', (s, ms) => {
     expect(parseIsoTime(s)).toBe(ms);
+  });
+
+  it('matches Date.UTC for every day from 1970 to 2100', () => {
+    const mismatches: string[] = [];
+    for (let ms = 0; ms < Date.UTC(2100, 0, 1); ms += 86_400_000 + 3_723_000) {
+      const iso = new Date(ms).toISOString().slice(0, 19) + 'Z';
+      if (parseIsoTime(iso) !== Math.floor(ms / 1000) * 1000) mismatches.push(iso);
+    }
+    expect(mismatches).toEqual([]);
   });
 
   it.each([

@@ -60,9 +60,13 @@ function isMethod(m: string): boolean {
  * Overlong free-text fields (user agent, host, request id, path, query) are truncated to the schema limits
  * rather than rejected: long values are themselves attack signals the detector should see.
  */
-export function normaliseDraft(d: Draft, format: LogFormat, raw: string, o: NormaliseOptions): { ok: true; event: AccessEvent } | ({ ok: false } & Rejection) {
-  const fail = (r: Rejection) => ({ ok: false as const, ...r });
+export type NormaliseResult = { ok: true; event: AccessEvent } | ({ ok: false } & Rejection);
 
+function fail(r: Rejection): NormaliseResult {
+  return { ok: false, reason: r.reason, message: r.message };
+}
+
+export function normaliseDraft(d: Draft, format: LogFormat, raw: string, o: NormaliseOptions): NormaliseResult {
   // Time
   if (d.ts === undefined) return fail(reject('missing_timestamp', 'the record has no timestamp'));
   if (Number.isNaN(d.ts)) return fail(reject('invalid_timestamp', `unparsable timestamp ${show(d.tsRaw ?? '')}`));

@@ -7,7 +7,7 @@ import { apisix } from './formats/apisix.js';
 import { aws } from './formats/aws.js';
 import { envoy } from './formats/envoy.js';
 import { kong } from './formats/kong.js';
-import { nginx } from './formats/nginx.js';
+import { NOT_NGINX, nginx } from './formats/nginx.js';
 import { traefik } from './formats/traefik.js';
 import { tyk } from './formats/tyk.js';
 import { vigil } from './formats/vigil.js';
@@ -40,9 +40,13 @@ export function detectFormat(record: string | object): LogFormat | null {
   return isObject(record) ? detectJson(record as JsonRecord) : null;
 }
 
+function detectParser(r: JsonRecord): JsonFormat | undefined {
+  for (const f of JSON_FORMATS) if (f.detect(r)) return f;
+  return undefined;
+}
+
 function detectJson(r: JsonRecord): LogFormat | null {
-  for (const f of JSON_FORMATS) if (f.detect(r)) return f.format;
-  return null;
+  return detectParser(r)?.format ?? null;
 }
 
 function isObject(v: unknown): v is JsonRecord {
@@ -116,14 +120,15 @@ export function parseRecord(input: string | object, ctx: ParseContext): ParseRes
   let draft: Draft | Rejection;
   if (record === null) {
     if (text === '') return { ok: false, reason: 'malformed', message: 'empty record', raw };
-    if (forced === null && !nginx.detect(text)) {
+    format = 'nginx';
+    // toDraft matches the line once; a line that does not match at all is an unknown format unless nginx was forced.
+    draft = nginx.toDraft(text);
+    if (forced === null && isRejection(draft) && draft.message.startsWith(NOT_NGINX)) {
       return { ok: false, reason: 'unknown_format', message: `not JSON and not an nginx combined line: ${show(text)}`, raw };
     }
-    format = 'nginx';
-    draft = nginx.toDraft(text);
   } else {
     if (forced === 'nginx') return { ok: false, reason: 'malformed', message: 'format nginx expects a text line, got JSON', raw, format: forced };
-    const parser = forced !== null ? BY_NAME.get(forced) : JSON_FORMATS.find((f) => f.detect(record));
+    const parser = forced !== null ? BY_NAME.get(forced) : detectParser(record);
     if (parser === undefined) {
       const keys = Object.keys(record).slice(0, 8).join(', ');
       return { ok: false, reason: 'unknown_format', message: `JSON record matches no known gateway format (keys: ${keys})`, raw };

@@ -76,13 +76,16 @@ function looksLikeAddressList(v: string): boolean {
   return normaliseIp(firstHop) !== null;
 }
 
+/** Message prefix when a line does not match at all (parseRecord reports it as unknown_format when detecting). */
+export const NOT_NGINX = 'not an nginx combined log line';
+
 export const nginx: TextFormat = {
   format: 'nginx',
   kind: 'text',
   detect: (line) => line.indexOf(' [') > 0 && line.indexOf('] "') > 0 && LINE.test(line),
   toDraft(line: string): Draft | Rejection {
     const m = LINE.exec(line);
-    if (m === null) return reject('malformed', `not an nginx combined log line: ${show(line)}`);
+    if (m === null) return reject('malformed', `${NOT_NGINX}: ${show(line)}`);
     const [, remote = '', user = '', time = '', request = '', status = '', sent = '', , ua = '', tail = ''] = m;
     const rest = tail.trimEnd();
     const d = emptyDraft();
