@@ -1,0 +1,277 @@
+import { scoreFromLogP } from './calibration.js';
+import { alphaForHalfLife, ewmaStep } from './ewma.js';
+import { MAD_TO_SIGMA, robustStats } from './robust.js';
+import { normalLogSf } from './special-functions.js';
+
+/**
+ * Univariate streaming detector for a metric series (one value per step), built from the same pieces the
+ * entity baselines use: median/MAD over a bounded ring, EWMA moments, normal tails in log space and the
+ * shared −log10 p calibration. An ensemble of context detectors feeds it:
+ *   value      robust z of the value against the recent distribution (spikes, dips)
+ *   change     robust z of the first difference against recent differences (sudden jumps)
+ *   level      the mean of the last few values against the recent distribution (level shifts)
+ * Their surprise is then judged against this series' own history of surprise (as Numenta's anomaly
+ * likelihood does), so a noisy series needs more evidence than a quiet one; a detection is followed by a
+ * rest period during which only stronger evidence is reported.
+ */
+export interface SeriesDetectorOptions {
+  /** Steps of learning before any score is reported (NAB: its probationary period). */
+  probation: number;
+  /** Steps after a detection during which scores are damped. */
+  restPeriod: number;
+  /** Recent values kept for median/MAD. */
+  historySize: number;
+  /** Steps averaged by the level-shift detector. */
+  levelWindow: number;
+  /** Steps averaged before comparing surprise with its history. */
+  shortWindow: number;
+  /** Half-life (steps) of the surprise history. */
+  surpriseHalfLife: number;
+  /** Score at which a detection starts the rest period. */
+  fireScore: number;
+  /** Factor applied to scores during the rest period. */
+  restDamping: number;
+  /** Recompute median/MAD every this many steps. */
+  statsEvery: number;
+  /** 1: judge surprise against the series' own surprise history; 0: use the ensemble p-value directly. */
+  likelihood: number;
+  /** 1: add the time-of-day context detector (needs timestamps). */
+  seasonal: number;
+  /** Smoothing of each time-of-day slot's level (per day). */
+  seasonalAlpha: number;
+  /** Extra decades of surprise per decade beyond the largest surprise seen so far (likelihood mode 2). */
+  beyondWeight: number;
+  /** How many times faster the remembered maximum surprise decays than the surprise histogram. */
+  maxDecay: number;
+  /** Bit set of context detectors: 1 value, 2 change, 4 level, 8 time-of-day residual, 16 time-of-day level. */
+  detectors: number;
+}
+
+export const DEFAULT_SERIES_OPTIONS: Readonly<SeriesDetectorOptions> = {
+  probation: 750,
+  restPeriod: 150,
+  historySize: 256,
+  levelWindow: 6,
+  shortWindow: 4,
+  surpriseHalfLife: 500,
+  fireScore: 0.5,
+  restDamping: 0.5,
+  statsEvery: 1,
+  likelihood: 1,
+  seasonal: 1,
+  seasonalAlpha: 0.3,
+  beyondWeight: 1,
+  maxDecay: 8,
+  detectors: 31,
+};
+
+const CAP_DECADES = 40;
+const DAY_MS = 86_400_000;
+const HIST_STEP = 0.05;
+const HIST_BINS = Math.ceil(CAP_DECADES / HIST_STEP) + 1;
+
+/** Robust spread with floors, so flat or quantised series do not divide by zero. */
+function spread(mad: number, std: number, center: number): number {
+  return Math.max(MAD_TO_SIGMA * mad, 0.25 * std, 1e-6 * Math.abs(center), 1e-9);
+}
+
+class RingStats {
+  private readonly ring: Float64Array;
+  private readonly scratch: Float64Array;
+  private head = 0;
+  private filled = 0;
+  private sum = 0;
+  private sumSq = 0;
+  median = 0;
+  mad = 0;
+  std = 0;
+
+  constructor(size: number) {
+    this.ring = new Float64Array(size).fill(NaN);
+    this.scratch = new Float64Array(size);
+  }
+
+  get count(): number {
+    return this.filled;
+  }
+
+  push(x: number): void {
+    const old = this.ring[this.head] as number;
+    if (old === old) {
+      this.sum -= old;
+      this.sumSq -= old * old;
+    } else this.filled++;
+    this.ring[this.head] = x;
+    this.sum += x;
+    this.sumSq += x * x;
+    this.head = (this.head + 1) % this.ring.length;
+  }
+
+  refresh(): void {
+    const r = robustStats(this.ring, this.scratch);
+    this.median = r.median;
+    this.mad = r.mad;
+    const n = this.filled;
+    const mean = this.sum / n;
+    this.std = Math.sqrt(Math.max(0, this.sumSq / n - mean * mean));
+  }
+
+  z(x: number): number {
+    return (x - this.median) / spread(this.mad, this.std, this.median);
+  }
+}
+
+export class SeriesDetector {
+  private readonly o: SeriesDetectorOptions;
+  private readonly values: RingStats;
+  private readonly diffs: RingStats;
+  private readonly recent: Float64Array;
+  private readonly surprises: Float64Array;
+  private readonly surpriseAlpha: number;
+  private surpriseMoments = { mean: 0, variance: 0 };
+  private step = 0;
+  private prev = NaN;
+  private lastFire = -Infinity;
+  private recentScores: Float64Array | undefined;
+  private readonly residuals: RingStats;
+  private readonly recentResiduals: Float64Array;
+  private slotLevel: Float64Array | undefined;
+  private slotSeen: Uint16Array | undefined;
+  private slotMs = 0;
+  private firstT = NaN;
+  private prevT = NaN;
+
+  constructor(options: Partial<SeriesDetectorOptions> = {}) {
+    this.o = { ...DEFAULT_SERIES_OPTIONS, ...options };
+    this.values = new RingStats(this.o.historySize);
+    this.diffs = new RingStats(this.o.historySize);
+    this.recent = new Float64Array(this.o.levelWindow).fill(NaN);
+    this.surprises = new Float64Array(this.o.shortWindow);
+    this.surpriseAlpha = alphaForHalfLife(this.o.surpriseHalfLife);
+    this.residuals = new RingStats(this.o.historySize);
+    this.recentResiduals = new Float64Array(this.o.levelWindow).fill(NaN);
+  }
+
+  /**
+   * Time-of-day context: the residual of x against the level its slot (time of day at the series' sampling
+   * step) had on previous days. NaN until two days of history exist.
+   */
+  private seasonalResidual(x: number, t: number): number {
+    if (!(this.o.seasonal && t === t)) return NaN;
+    if (this.firstT !== this.firstT) this.firstT = t;
+    if (!this.slotLevel) {
+      if (this.prevT !== this.prevT) {
+        this.prevT = t;
+        return NaN;
+      }
+      this.slotMs = Math.max(60_000, t - this.prevT);
+      const slots = Math.ceil(DAY_MS / this.slotMs);
+      this.slotLevel = new Float64Array(slots).fill(NaN);
+      this.slotSeen = new Uint16Array(slots);
+    }
+    const slot = Math.floor((((t % DAY_MS) + DAY_MS) % DAY_MS) / this.slotMs);
+    const level = this.slotLevel[slot] as number;
+    const seen = this.slotSeen as Uint16Array;
+    const residual = t - this.firstT >= 2 * DAY_MS && (seen[slot] as number) >= 2 ? x - level : NaN;
+    this.slotLevel[slot] = level === level ? level + this.o.seasonalAlpha * (x - level) : x;
+    seen[slot] = Math.min(65535, (seen[slot] as number) + 1);
+    return residual;
+  }
+
+  private readonly hist = new Float64Array(HIST_BINS);
+  private histTotal = 0;
+  private histMax = 0;
+
+  /** ln of the decayed share of past short-window surprise at or above `v`, extrapolated past the maximum. */
+  private empiricalLogSf(v: number): number {
+    if (this.histTotal < 10) return 0;
+    const bin = Math.min(HIST_BINS - 1, Math.floor(v / HIST_STEP));
+    let above = 0;
+    for (let b = bin; b < HIST_BINS; b++) above += this.hist[b] as number;
+    const share = Math.max(above, 0.5) / (this.histTotal + 1);
+    const beyond = Math.max(0, v - this.histMax);
+    return Math.log(share) - beyond * Math.LN10 * this.o.beyondWeight;
+  }
+
+  private recordSurprise(v: number): void {
+    const keep = 1 - this.surpriseAlpha;
+    if (this.step % 64 === 0) {
+      const f = Math.pow(keep, 64);
+      for (let b = 0; b < HIST_BINS; b++) this.hist[b] = (this.hist[b] as number) * f;
+      this.histTotal *= f;
+      this.histMax *= Math.pow(keep, 64 / this.o.maxDecay);
+    }
+    const bin = Math.min(HIST_BINS - 1, Math.floor(v / HIST_STEP));
+    this.hist[bin] = (this.hist[bin] as number) + 1;
+    this.histTotal += 1;
+    if (v > this.histMax) this.histMax = v;
+  }
+
+  /** Feed the next value; returns its anomaly score in [0, 1]. */
+  next(x: number, t = NaN): number {
+    const o = this.o;
+    const i = this.step++;
+    const residual = this.seasonalResidual(x, t);
+    if (residual === residual) this.recentResiduals[i % o.levelWindow] = residual;
+    const diff = this.prev === this.prev ? x - this.prev : 0;
+    this.recent[i % o.levelWindow] = x;
+
+    let decades = 0;
+    if (this.values.count >= 8) {
+      if (i % o.statsEvery === 0) {
+        this.values.refresh();
+        this.diffs.refresh();
+      }
+      let level = 0;
+      let k = 0;
+      for (const v of this.recent) if (v === v) ((level += v), k++);
+      const d = o.detectors;
+      let logP = 0;
+      if (d & 1) logP = Math.min(logP, normalLogSf(Math.abs(this.values.z(x))));
+      if (d & 2) logP = Math.min(logP, normalLogSf(Math.abs(this.diffs.z(diff))));
+      if (d & 4) logP = Math.min(logP, normalLogSf(Math.abs(this.values.z(level / k))));
+      if (residual === residual && this.residuals.count >= 8) {
+        if (i % o.statsEvery === 0) this.residuals.refresh();
+        let rl = 0;
+        let rk = 0;
+        for (const v of this.recentResiduals) if (v === v) ((rl += v), rk++);
+        if (d & 8) logP = Math.min(logP, normalLogSf(Math.abs(this.residuals.z(residual))));
+        if (d & 16) logP = Math.min(logP, normalLogSf(Math.abs(this.residuals.z(rl / rk))));
+      }
+      logP += Math.log(5);
+      decades = Math.min(CAP_DECADES, Math.max(0, -logP / Math.LN10));
+    }
+    this.values.push(x);
+    this.diffs.push(diff);
+    if (residual === residual) this.residuals.push(residual);
+    this.prev = x;
+
+    // surprise relative to this series' own history of surprise
+    this.surprises[i % o.shortWindow] = decades;
+    let short = 0;
+    for (const s of this.surprises) short += s;
+    short /= o.shortWindow;
+    const m = this.surpriseMoments;
+    const sd = Math.sqrt(m.variance) + 0.1;
+    let logP: number;
+    if (o.likelihood === 2) {
+      logP = this.empiricalLogSf(short);
+      this.recordSurprise(short);
+    } else logP = o.likelihood ? (i > o.shortWindow ? normalLogSf((short - m.mean) / sd) : 0) : -decades * Math.LN10;
+    this.surpriseMoments = ewmaStep(m, decades, this.surpriseAlpha, i);
+
+    if (i < o.probation) return 0;
+    let score = scoreFromLogP(logP);
+    if (o.fireScore > 0) {
+      if (i - this.lastFire <= o.restPeriod) score *= o.restDamping;
+      else if (score >= o.fireScore) this.lastFire = i;
+      return score;
+    }
+    // threshold-free rest: only a score above every raw score of the last restPeriod steps is reported in full
+    const ring = (this.recentScores ??= new Float64Array(Math.max(1, o.restPeriod)));
+    let peak = 0;
+    for (const v of ring) if (v > peak) peak = v;
+    ring[i % ring.length] = score;
+    return score > peak ? score : score * o.restDamping;
+  }
+}
