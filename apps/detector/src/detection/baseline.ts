@@ -143,9 +143,8 @@ const STATE_VERSION = 1;
 
 export class EntityBaseline {
   private readonly h: Float64Array;
-  private readonly ring: Float32Array;
-  private readonly hod: Float32Array;
-  private readonly dow: Float32Array;
+  /** ring (ringSize) | hour-of-day (24) | day-of-week (7), one view to keep the idle footprint small. */
+  private readonly f: Float32Array;
   private readonly alpha: number;
   private readonly seasonalAlpha: number;
 
@@ -162,17 +161,10 @@ export class EntityBaseline {
       new Uint8Array(buf).set(bytes.subarray(1));
     }
     this.h = new Float64Array(buf, 0, HEADER);
-    let off = HEADER * 8;
-    this.ring = new Float32Array(buf, off, options.ringSize);
-    off += options.ringSize * 4;
-    this.hod = new Float32Array(buf, off, HOURS);
-    off += HOURS * 4;
-    this.dow = new Float32Array(buf, off, DAYS);
+    this.f = new Float32Array(buf, HEADER * 8, options.ringSize + HOURS + DAYS);
     if (!bytes) {
-      this.ring.fill(NaN);
-      const neutral = options.kind === 'count' ? 1 : 0;
-      this.hod.fill(neutral);
-      this.dow.fill(neutral);
+      this.f.fill(NaN, 0, options.ringSize);
+      this.f.fill(options.kind === 'count' ? 1 : 0, options.ringSize);
     }
     this.alpha = alphaForHalfLife(options.halfLife);
     this.seasonalAlpha = alphaForHalfLife(options.seasonalHalfLife);
@@ -223,8 +215,8 @@ export class EntityBaseline {
     const count = this.options.kind === 'count';
     if (level === 'none') return count ? 1 : 0;
     const { hourOfDay, dayOfWeek } = seasonalSlot(windowStart);
-    const hod = this.hod[hourOfDay] as number;
-    const dow = level === 'hour-of-week' ? (this.dow[dayOfWeek] as number) : count ? 1 : 0;
+    const hod = this.f[this.options.ringSize + hourOfDay] as number;
+    const dow = level === 'hour-of-week' ? (this.f[this.options.ringSize + HOURS + dayOfWeek] as number) : count ? 1 : 0;
     return count ? hod * dow : hod + dow;
   }
 
@@ -236,7 +228,7 @@ export class EntityBaseline {
       if (level === 'none') return { mean: h[H_MEAN] as number, variance: h[H_VAR] as number };
       return { mean: (h[H_MEAN] as number) * season, variance: (h[H_RESID_VAR] as number) * season * season };
     }
-    const r = robustStats(this.ring);
+    const r = robustStats(this.f.subarray(0, this.options.ringSize));
     const center = (r.count >= 3 ? r.median : (h[H_MEAN] as number)) + season;
     const spread = Math.max(MAD_TO_SIGMA * r.mad, 0.5 * Math.sqrt(level === 'none' ? (h[H_VAR] as number) : (h[H_RESID_VAR] as number)));
     return { mean: center, variance: spread * spread };
@@ -332,12 +324,14 @@ export class EntityBaseline {
     const count = o.kind === 'count';
     const base = m.mean;
     if (count ? base > 0 : true) {
-      const dowNow = this.dow[dayOfWeek] as number;
-      const hodNow = this.hod[hourOfDay] as number;
+      const hodAt = o.ringSize + hourOfDay;
+      const dowAt = o.ringSize + HOURS + dayOfWeek;
+      const dowNow = this.f[dowAt] as number;
+      const hodNow = this.f[hodAt] as number;
       const hodTarget = count ? y / (base * dowNow) : y - base - dowNow;
       const dowTarget = count ? y / (base * hodNow) : y - base - hodNow;
-      this.hod[hourOfDay] = hodNow + this.seasonalAlpha * (hodTarget - hodNow);
-      this.dow[dayOfWeek] = dowNow + (this.seasonalAlpha / HOURS) * (dowTarget - dowNow);
+      this.f[hodAt] = hodNow + this.seasonalAlpha * (hodTarget - hodNow);
+      this.f[dowAt] = dowNow + (this.seasonalAlpha / HOURS) * (dowTarget - dowNow);
     }
     const season = this.season(windowStart, 'hour-of-week');
     const resid = count ? (season > 0 ? y / season : y) - m.mean : y - season - m.mean;
@@ -345,7 +339,7 @@ export class EntityBaseline {
     h[H_MEAN] = m.mean;
     h[H_VAR] = m.variance;
     const head = h[H_RING_HEAD] as number;
-    this.ring[head] = y;
+    this.f[head] = y;
     h[H_RING_HEAD] = (head + 1) % o.ringSize;
     h[H_N] = n + 1;
     population?.observe(observed);
