@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { PlatformModule, type WorkQueueSpec } from '@vigil/platform';
+import { IncidentsModule } from './incidents/incidents.module.js';
 
 /** The durable queue of outbound webhook deliveries (WORK_QUEUE in the alert and standalone processes). */
 export const WEBHOOK_DELIVERY_QUEUE: WorkQueueSpec = {
@@ -15,7 +16,7 @@ export const WEBHOOK_DELIVERY_QUEUE: WorkQueueSpec = {
  * one store.
  */
 @Module({
-  imports: [],
+  imports: [IncidentsModule],
   controllers: [],
   providers: [],
 })

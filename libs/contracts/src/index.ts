@@ -6,3 +6,4 @@ export * from './incident.js';
 export * from './webhook.js';
 export * from './socket-events.js';
 export * from './auth.js';
+export * from './alerting.js';

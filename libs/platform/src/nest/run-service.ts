@@ -23,6 +23,21 @@ export interface RunningService {
 const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 /**
+ * A domain module may provide one function under this token to add to the HTTP app before it listens (the alert
+ * module serves its OpenAPI document at /docs this way). runService calls it after the body parsers are installed.
+ */
+export const HTTP_APP_SETUP = Symbol('HTTP_APP_SETUP');
+export type HttpAppSetup = (app: NestExpressApplication) => void | Promise<void>;
+
+function httpAppSetup(app: NestExpressApplication): HttpAppSetup | null {
+  try {
+    return app.get<HttpAppSetup>(HTTP_APP_SETUP, { strict: false });
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Boots one service process: validates the configuration first (an invalid one prints the ConfigError, naming the
  * variable, to stderr and exits 1 before anything is opened), builds the Nest app around `rootModule` (which
  * imports `PlatformModule.forRoot`), logs requests, installs the shutdown hooks with their deadline, and listens.
@@ -57,6 +72,7 @@ export async function runService(service: ServiceName, rootModule: Type<unknown>
   app.use(createHttpLogger(logger));
   installBodyParsers(app, app.get<PlatformOptions>(PLATFORM_OPTIONS).rawBodyRoutes ?? []);
 
+  await httpAppSetup(app)?.(app);
   armShutdownDeadline(logger.child({ component: 'shutdown' }), config.shutdownTimeoutMs);
   app.enableShutdownHooks([...SHUTDOWN_SIGNALS], { useProcessExit: true });
 

@@ -1,4 +1,4 @@
-import type { AccessEvent, Anomaly, DeadLetter, EntityType, Incident, IncidentStatus, Severity } from '@vigil/contracts';
+import type { AccessEvent, Anomaly, DeadLetter, EntityType, Incident, IncidentStatus, Severity, Silence, StreamEventRecord } from '@vigil/contracts';
 import type { DependencyHealth } from './event-bus.js';
 
 /**
@@ -125,6 +125,47 @@ export interface DeadLetterRepository {
   count(filter: TimeRange & { tenant?: string }): Promise<number>;
 }
 
+export interface SilenceFilter {
+  tenant?: string;
+  /** Only silences in force at this instant: startsAt <= activeAt < endsAt. */
+  activeAt?: number;
+  /** Only silences that end after this instant (active now or later). */
+  endsAfter?: number;
+  kind?: Silence['kind'];
+  limit?: number;
+}
+
+/** Silences, maintenance windows and false-positive suppressions. Mutable: the highest `updatedAt` wins. */
+export interface SilenceRepository {
+  put(silence: Silence): Promise<void>;
+  /** The latest version, including a deleted one (`deleted: true`). */
+  get(id: string): Promise<Silence | null>;
+  /** Not deleted, ordered by (startsAt, id) ascending. */
+  list(filter: SilenceFilter): Promise<Silence[]>;
+}
+
+/** The live-event log of the `/alerts` socket namespace (resume after reconnect). Append is idempotent by eventId. */
+export interface StreamEventRepository {
+  append(events: StreamEventRecord[]): Promise<void>;
+  /** Events with eventId > afterEventId (every event when absent), eventId ascending, at most `limit` (default 1000). */
+  listAfter(filter: { tenant?: string; afterEventId?: string; limit?: number }): Promise<StreamEventRecord[]>;
+}
+
+export interface EntityAnomalyCount {
+  entityType: EntityType;
+  entity: string;
+  anomalies: number;
+  maxScore: number;
+  maxSeverity: Severity;
+  lastDetectedAt: number;
+}
+
+/** Small aggregates for dashboards. */
+export interface StatsRepository {
+  /** Entities of one type with the most anomalies detected in [from, to); ties by entity ascending. */
+  topEntities(filter: TimeRange & { tenant?: string; entityType: EntityType; limit?: number }): Promise<EntityAnomalyCount[]>;
+}
+
 export interface Store {
   readonly kind: 'clickhouse' | 'sqlite';
   readonly accessEvents: AccessEventRepository;
@@ -133,6 +174,9 @@ export interface Store {
   readonly apiKeys: ApiKeyRepository;
   readonly webhooks: WebhookRepository;
   readonly deadLetters: DeadLetterRepository;
+  readonly silences: SilenceRepository;
+  readonly streamEvents: StreamEventRepository;
+  readonly stats: StatsRepository;
   /** Apply pending schema migrations (idempotent). Returns the versions applied now. */
   migrate(): Promise<string[]>;
   /** Drop daily partitions of time-series tables older than `days` (retention). Returns partitions dropped. */

@@ -157,6 +157,38 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX dead_letters_received        ON dead_letters (received_at);
     `,
   },
+  {
+    version: '0003_alerting',
+    sql: `
+      CREATE TABLE silences (
+        id         TEXT    NOT NULL PRIMARY KEY,
+        tenant     TEXT    NOT NULL,
+        kind       TEXT    NOT NULL,
+        matchers   TEXT    NOT NULL,
+        starts_at  INTEGER NOT NULL,
+        ends_at    INTEGER NOT NULL,
+        reason     TEXT    NOT NULL,
+        created_by TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        deleted    INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX silences_tenant_ends ON silences (tenant, ends_at);
+
+      CREATE TABLE stream_events (
+        event_id    TEXT    NOT NULL PRIMARY KEY,
+        tenant      TEXT    NOT NULL,
+        type        TEXT    NOT NULL,
+        at          INTEGER NOT NULL,
+        severity    TEXT    NOT NULL,
+        entity_type TEXT    NOT NULL,
+        entity      TEXT    NOT NULL,
+        payload     TEXT    NOT NULL
+      ) STRICT;
+      CREATE INDEX stream_events_tenant ON stream_events (tenant, event_id);
+      CREATE INDEX stream_events_at     ON stream_events (at);
+    `,
+  },
 ];
 
 /** Time-series tables and the column their daily retention is keyed on. */
@@ -165,4 +197,5 @@ export const SQLITE_TIME_SERIES: readonly { table: string; column: string }[] = 
   { table: 'anomalies', column: 'detected_at' },
   { table: 'webhook_deliveries', column: 'at' },
   { table: 'dead_letters', column: 'received_at' },
+  { table: 'stream_events', column: 'at' },
 ];

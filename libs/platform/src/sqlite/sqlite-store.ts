@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { SEVERITY_RANK } from '@vigil/contracts';
-import type { AccessEvent, Anomaly, DeadLetter, EntityType, Incident, IncidentStatus, Severity } from '@vigil/contracts';
+import type { AccessEvent, Anomaly, DeadLetter, EntityType, Incident, IncidentStatus, Severity, Silence, StreamEventRecord } from '@vigil/contracts';
 import { systemClock, type Clock } from '../clock/clock.js';
 import type { DependencyHealth } from '../ports/event-bus.js';
 import type {
@@ -13,10 +13,15 @@ import type {
   ApiKeyRecord,
   ApiKeyRepository,
   DeadLetterRepository,
+  EntityAnomalyCount,
   IncidentFilter,
   IncidentRepository,
   Page,
+  SilenceFilter,
+  SilenceRepository,
+  StatsRepository,
   Store,
+  StreamEventRepository,
   TimeRange,
   WebhookDelivery,
   WebhookRepository,
@@ -508,6 +513,106 @@ class SqliteDeadLetters implements DeadLetterRepository {
   }
 }
 
+// ---------------------------------------------------------------- silences, live-event log, stats (0003_alerting)
+
+interface SilenceRow {
+  id: string; tenant: string; kind: Silence['kind']; matchers: string; starts_at: number; ends_at: number; reason: string;
+  created_by: string; created_at: number; updated_at: number; deleted: number;
+}
+const SILENCE_COLUMNS = ['id', 'tenant', 'kind', 'matchers', 'starts_at', 'ends_at', 'reason', 'created_by', 'created_at', 'updated_at', 'deleted'] as const;
+
+function silenceFromRow(r: SilenceRow): Silence {
+  return {
+    v: 1, id: r.id, tenant: r.tenant, kind: r.kind, matchers: parse<Silence['matchers']>(r.matchers), startsAt: r.starts_at,
+    endsAt: r.ends_at, reason: r.reason, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at,
+    deleted: r.deleted === 1,
+  };
+}
+
+class SqliteSilences implements SilenceRepository {
+  private readonly upsertSql = upsertSql('silences', SILENCE_COLUMNS, 'updated_at');
+  constructor(private readonly sql: Sql) {}
+
+  async put(s: Silence): Promise<void> {
+    this.sql.run(this.upsertSql, {
+      id: s.id, tenant: s.tenant, kind: s.kind, matchers: json(s.matchers), starts_at: s.startsAt, ends_at: s.endsAt,
+      reason: s.reason, created_by: s.createdBy, created_at: s.createdAt, updated_at: s.updatedAt, deleted: bool(s.deleted),
+    });
+  }
+
+  async get(id: string): Promise<Silence | null> {
+    const row = this.sql.get<SilenceRow>('SELECT * FROM silences WHERE id = @id', { id });
+    return row ? silenceFromRow(row) : null;
+  }
+
+  async list(f: SilenceFilter): Promise<Silence[]> {
+    const w = new Where().add('deleted = 0');
+    if (f.tenant !== undefined) w.add('tenant = @tenant', { tenant: f.tenant });
+    if (f.kind !== undefined) w.add('kind = @kind', { kind: f.kind });
+    if (f.activeAt !== undefined) w.add('starts_at <= @activeAt AND ends_at > @activeAt', { activeAt: f.activeAt });
+    if (f.endsAfter !== undefined) w.add('ends_at > @endsAfter', { endsAfter: f.endsAfter });
+    const limit = limitOf(f.limit, DEFAULT_LIST_LIMIT);
+    return this.sql.all<SilenceRow>(`SELECT * FROM silences${w} ORDER BY starts_at ASC, id ASC LIMIT @limit`, { ...w.params, limit }).map(silenceFromRow);
+  }
+}
+
+interface StreamEventRow {
+  event_id: string; tenant: string; type: StreamEventRecord['type']; at: number; severity: Severity; entity_type: EntityType;
+  entity: string; payload: string;
+}
+const STREAM_EVENT_COLUMNS = ['event_id', 'tenant', 'type', 'at', 'severity', 'entity_type', 'entity', 'payload'] as const;
+
+class SqliteStreamEvents implements StreamEventRepository {
+  private readonly insertSql = `INSERT OR IGNORE INTO stream_events (${STREAM_EVENT_COLUMNS.join(', ')}) VALUES (${STREAM_EVENT_COLUMNS.map((c) => `@${c}`).join(', ')})`;
+  constructor(private readonly sql: Sql) {}
+
+  async append(events: StreamEventRecord[]): Promise<void> {
+    if (!events.length) return;
+    this.sql.tx(() => {
+      for (const e of events) {
+        this.sql.run(this.insertSql, {
+          event_id: e.eventId, tenant: e.tenant, type: e.type, at: e.at, severity: e.severity, entity_type: e.entityType,
+          entity: e.entity, payload: e.payload,
+        });
+      }
+    });
+  }
+
+  async listAfter(f: { tenant?: string; afterEventId?: string; limit?: number }): Promise<StreamEventRecord[]> {
+    const w = new Where();
+    if (f.tenant !== undefined) w.add('tenant = @tenant', { tenant: f.tenant });
+    if (f.afterEventId !== undefined) w.add('event_id > @after', { after: f.afterEventId });
+    const limit = limitOf(f.limit, DEFAULT_LIST_LIMIT);
+    const rows = this.sql.all<StreamEventRow>(`SELECT * FROM stream_events${w} ORDER BY event_id ASC LIMIT @limit`, { ...w.params, limit });
+    return rows.map((r) => ({
+      eventId: r.event_id, tenant: r.tenant, type: r.type, at: r.at, severity: r.severity, entityType: r.entity_type,
+      entity: r.entity, payload: r.payload,
+    }));
+  }
+}
+
+const SEVERITY_BY_RANK: Record<number, Severity> = { 1: 'low', 2: 'medium', 3: 'high', 4: 'critical' };
+
+class SqliteStats implements StatsRepository {
+  constructor(private readonly sql: Sql) {}
+
+  async topEntities(f: TimeRange & { tenant?: string; entityType: EntityType; limit?: number }): Promise<EntityAnomalyCount[]> {
+    const w = new Where().add('entity_type = @entityType', { entityType: f.entityType });
+    if (f.tenant !== undefined) w.add('tenant = @tenant', { tenant: f.tenant });
+    timeRange(w, 'detected_at', f);
+    const limit = limitOf(f.limit, 10, MAX_PAGE_SIZE);
+    const rows = this.sql.all<{ entity: string; n: number; max_score: number; max_rank: number; last: number }>(
+      `SELECT entity, count(*) AS n, max(score) AS max_score, max(severity_rank) AS max_rank, max(detected_at) AS last
+       FROM anomalies${w} GROUP BY entity ORDER BY n DESC, entity ASC LIMIT @limit`,
+      { ...w.params, limit },
+    );
+    return rows.map((r) => ({
+      entityType: f.entityType, entity: r.entity, anomalies: r.n, maxScore: r.max_score,
+      maxSeverity: SEVERITY_BY_RANK[r.max_rank] ?? 'low', lastDetectedAt: r.last,
+    }));
+  }
+}
+
 // ---------------------------------------------------------------- store
 
 export class SqliteStore implements Store {
@@ -518,6 +623,9 @@ export class SqliteStore implements Store {
   readonly apiKeys: ApiKeyRepository;
   readonly webhooks: WebhookRepository;
   readonly deadLetters: DeadLetterRepository;
+  readonly silences: SilenceRepository;
+  readonly streamEvents: StreamEventRepository;
+  readonly stats: StatsRepository;
 
   private readonly db: Database.Database;
   private readonly sql: Sql;
@@ -540,6 +648,9 @@ export class SqliteStore implements Store {
     this.apiKeys = new SqliteApiKeys(this.sql);
     this.webhooks = new SqliteWebhooks(this.sql);
     this.deadLetters = new SqliteDeadLetters(this.sql);
+    this.silences = new SqliteSilences(this.sql);
+    this.streamEvents = new SqliteStreamEvents(this.sql);
+    this.stats = new SqliteStats(this.sql);
   }
 
   async migrate(): Promise<string[]> {

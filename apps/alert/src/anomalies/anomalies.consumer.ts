@@ -1,0 +1,60 @@
+import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Anomaly, TOPICS, validate } from '@vigil/contracts';
+import { EVENT_BUS, LOGGER, VIGIL_CONFIG, type EventBus, type InboundMessage, type Subscription, type VigilConfig } from '@vigil/platform';
+import type { Logger } from 'pino';
+import { ProcessAnomalies } from '../incidents/process-anomalies.usecase.js';
+
+export interface AnomalyConsumerOptions {
+  topic: string;
+  groupId: string;
+}
+/** Optional override of topic / consumer group (tests); default `vigil.anomalies`, group `<prefix>-alert`. */
+export const ANOMALY_CONSUMER_OPTIONS = Symbol('ANOMALY_CONSUMER_OPTIONS');
+
+/**
+ * Consumes `vigil.anomalies` in batches. Offsets commit only after the batch is grouped and stored; a failure throws
+ * and the bus redelivers (processing is idempotent by anomaly id). Malformed messages are logged and skipped.
+ */
+@Injectable()
+export class AnomaliesConsumer implements OnApplicationBootstrap, OnModuleDestroy {
+  private subscription: Subscription | null = null;
+  private readonly log: Logger;
+  private readonly options: AnomalyConsumerOptions;
+
+  constructor(
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(VIGIL_CONFIG) config: VigilConfig,
+    @Inject(LOGGER) logger: Logger,
+    private readonly process: ProcessAnomalies,
+    @Optional() @Inject(ANOMALY_CONSUMER_OPTIONS) options?: AnomalyConsumerOptions,
+  ) {
+    this.log = logger.child({ component: 'anomalies-consumer' });
+    this.options = options ?? { topic: TOPICS.anomalies, groupId: `${config.bus.kind === 'kafka' ? config.bus.groupPrefix : 'vigil'}-alert` };
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.subscription = await this.bus.subscribe({ ...this.options, maxBatchSize: 500 }, (messages) => this.handle(messages));
+    this.log.info(this.options, 'consuming anomalies');
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.subscription?.close();
+    this.subscription = null;
+  }
+
+  async handle(messages: InboundMessage[]): Promise<void> {
+    const anomalies: Anomaly[] = [];
+    for (const m of messages) {
+      let json: unknown;
+      try {
+        json = JSON.parse(m.value);
+      } catch {
+        json = undefined;
+      }
+      const r = validate(Anomaly, json);
+      if (r.ok) anomalies.push(r.value);
+      else this.log.warn({ source: `${m.topic}/${m.partition}@${m.offset}`, reason: r.reason }, 'malformed anomaly skipped');
+    }
+    await this.process.execute(anomalies);
+  }
+}

@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { TOPICS, rekeyedKey, type DetectorFeedback, type Incident, type Silence } from '@vigil/contracts';
+import { CLOCK, EVENT_BUS, STORE, type Clock, type EventBus, type Principal, type Store } from '@vigil/platform';
+import { StreamPublisher } from '../gateway/stream-publisher.js';
+import { InvalidTransitionError, NotFoundError } from './domain-errors.js';
+import { applyWorkflow, type IncidentPolicy, type WorkflowAction } from './incident-grouper.js';
+import { INCIDENT_POLICY } from './incident-policy.js';
+
+const FEEDBACK_ANOMALIES = 200;
+
+/**
+ * acknowledge / resolve / false-positive, by a person (the actor is the API key id). A false positive also creates
+ * an expiring suppression (one silence per detector, for the incident's entity) and tells the detector to leave
+ * the windows of the incident's anomalies out of its baseline (DetectorFeedback on `vigil.detector-feedback`).
+ */
+@Injectable()
+export class ChangeIncidentStatus {
+  constructor(
+    @Inject(STORE) private readonly store: Store,
+    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(INCIDENT_POLICY) private readonly policy: IncidentPolicy,
+    private readonly publisher: StreamPublisher,
+  ) {}
+
+  async execute(principal: Principal, id: string, action: WorkflowAction, reason: string): Promise<Incident> {
+    const current = await this.store.incidents.get(id);
+    if (!current || !canSee(principal, current)) throw new NotFoundError('incident', id);
+    const now = this.clock.now();
+    const out = applyWorkflow(current, action, principal.keyId, reason, now);
+    if (!out.ok) throw new InvalidTransitionError(out.reason);
+    await this.store.incidents.upsert(out.incident);
+    if (action === 'false_positive') await this.suppress(out.incident, principal, reason, now);
+    await this.publisher.incidents(out.events);
+    return out.incident;
+  }
+
+  private async suppress(incident: Incident, principal: Principal, reason: string, now: number): Promise<void> {
+    for (const detector of incident.detectors) {
+      const silence: Silence = {
+        v: 1,
+        id: `sup_${createHash('sha256').update(`${incident.id}\0${detector}`).digest('hex').slice(0, 24)}`,
+        tenant: incident.tenant,
+        kind: 'suppression',
+        matchers: [
+          { field: 'detector', value: detector },
+          { field: 'entityType', value: incident.entityType },
+          { field: 'entity', value: incident.entity },
+        ],
+        startsAt: now,
+        endsAt: now + this.policy.suppressionMs,
+        reason: `false positive (incident ${incident.id}): ${reason}`,
+        createdBy: principal.keyId,
+        createdAt: now,
+        updatedAt: now,
+        deleted: false,
+      };
+      await this.store.silences.put(silence);
+    }
+    const ids = incident.anomalyIds.slice(-FEEDBACK_ANOMALIES);
+    const anomalies = ids.length ? await this.store.anomalies.list({ ids, limit: ids.length }) : [];
+    const feedback: DetectorFeedback[] = anomalies.map((a) => ({
+      v: 1, anomalyId: a.id, tenant: a.tenant, entityType: a.entityType, entity: a.entity, detector: a.detector,
+      windowStart: a.windowStart, verdict: 'false_positive', at: now, actor: principal.keyId,
+    }));
+    if (feedback.length) await this.bus.publish(TOPICS.detectorFeedback, feedback.map((f) => ({ key: rekeyedKey(f), value: JSON.stringify(f) })));
+  }
+}
+
+export function canSee(principal: Principal, record: { tenant: string }): boolean {
+  return record.tenant === principal.tenant || principal.scopes.includes('admin');
+}

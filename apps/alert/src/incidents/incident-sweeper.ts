@@ -1,0 +1,69 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import type { Incident, IncidentStatus } from '@vigil/contracts';
+import { CLOCK, LOGGER, STORE, type Clock, type Store } from '@vigil/platform';
+import type { Logger } from 'pino';
+import { StreamPublisher } from '../gateway/stream-publisher.js';
+import { autoResolve, type IncidentEvent, type IncidentPolicy } from './incident-grouper.js';
+import { INCIDENT_POLICY, SWEEP_EVERY_MS } from './incident-policy.js';
+
+/**
+ * Periodic auto-resolve: open and acknowledged incidents whose last anomaly is older than the quiet period (by the
+ * injected clock) are resolved at lastSeen + quiet period. Every instance may sweep: the outcome is deterministic,
+ * so two sweeps write the same revision.
+ */
+@Injectable()
+export class IncidentSweeper implements OnApplicationBootstrap, OnModuleDestroy {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> | null = null;
+  private readonly log: Logger;
+
+  constructor(
+    @Inject(STORE) private readonly store: Store,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(INCIDENT_POLICY) private readonly policy: IncidentPolicy,
+    private readonly publisher: StreamPublisher,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child({ component: 'incident-sweeper' });
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.sweep()
+        .catch((err: unknown) => this.log.warn({ err }, 'auto-resolve sweep failed; next one retries'))
+        .finally(() => (this.running = null));
+    }, SWEEP_EVERY_MS);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  /** Resolve every quiet incident as of `now`; returns the incidents resolved. */
+  async sweep(now = this.clock.now()): Promise<Incident[]> {
+    const resolved: Incident[] = [];
+    const events: IncidentEvent[] = [];
+    for (const status of ['open', 'acknowledged'] satisfies IncidentStatus[]) {
+      let cursor: string | undefined;
+      do {
+        // Oldest activity first, and only what is already quiet.
+        const page = await this.store.incidents.list({ status, to: now, order: 'asc', limit: 500, ...(cursor ? { cursor } : {}) });
+        for (const i of page.items) {
+          const out = autoResolve(i, now, this.policy);
+          if (!out.incident) continue;
+          await this.store.incidents.upsert(out.incident);
+          resolved.push(out.incident);
+          events.push(...out.events);
+        }
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+    }
+    await this.publisher.incidents(events);
+    if (resolved.length) this.log.info({ resolved: resolved.length }, 'incidents auto-resolved');
+    return resolved;
+  }
+}
