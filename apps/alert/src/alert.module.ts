@@ -1,12 +1,14 @@
 import { Module } from '@nestjs/common';
-import { PlatformModule, type WorkQueueSpec } from '@vigil/platform';
+import { PlatformModule } from '@vigil/platform';
+import { ApiKeysModule } from './api-keys/api-keys.module.js';
+import { AuditModule } from './audit/audit.module.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
+import { WEBHOOK_DELIVERY_QUEUE } from './webhooks/webhook-queue.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 import { IncidentsModule } from './incidents/incidents.module.js';
 
 /** The durable queue of outbound webhook deliveries (WORK_QUEUE in the alert and standalone processes). */
-export const WEBHOOK_DELIVERY_QUEUE: WorkQueueSpec = {
-  name: 'webhook-deliveries',
-  retry: { maxAttempts: 8, baseDelayMs: 1_000, maxDelayMs: 10 * 60_000 },
-};
+export { WEBHOOK_DELIVERY_QUEUE };
 
 /**
  * The alert domain: the anomaly consumer, incidents, the socket.io gateway, signed webhooks and the REST API.
@@ -16,7 +18,7 @@ export const WEBHOOK_DELIVERY_QUEUE: WorkQueueSpec = {
  * one store.
  */
 @Module({
-  imports: [IncidentsModule],
+  imports: [IncidentsModule, WebhooksModule, ApiKeysModule, AuditModule, RateLimitModule],
   controllers: [],
   providers: [],
 })

@@ -49,6 +49,23 @@ export const EnvSchema = z
     /** Consumed raw-log topic (Kafka source). */
     VIGIL_RAW_LOGS_TOPIC: z.string().min(1).default('vigil.access-logs.raw'),
     VIGIL_DLQ_TOPIC: z.string().min(1).default('vigil.access-logs.dlq'),
+    /** Webhook targets may resolve to loopback/private/link-local/… addresses (SSRF guard off). */
+    VIGIL_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+    /** CIDRs webhook targets may resolve to even though they are not public (e.g. `10.20.0.0/16,127.0.0.1/32`). */
+    VIGIL_WEBHOOK_ALLOWED_CIDRS: csv.default([]),
+    /** Per-attempt timeout of one webhook delivery (ms). */
+    VIGIL_WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
+    /** Webhook deliveries in flight per process. */
+    VIGIL_WEBHOOK_CONCURRENCY: positiveInt.default(16),
+    /** Consecutive failed deliveries to one endpoint that open its circuit breaker. */
+    VIGIL_WEBHOOK_BREAKER_THRESHOLD: positiveInt.default(5),
+    /** How long an open circuit stays open before one trial delivery (ms). */
+    VIGIL_WEBHOOK_BREAKER_COOLDOWN_MS: positiveInt.default(30_000),
+    /** Requests per minute per API key on /v1/* (per client IP for requests without a valid key). */
+    VIGIL_RATE_LIMIT_PER_MINUTE: positiveInt.default(600),
+    /** PEM certificate and key: both set = HTTPS (and WSS for socket.io). */
+    VIGIL_TLS_CERT: z.string().min(1).optional(),
+    VIGIL_TLS_KEY: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {
     const bus = env.VIGIL_BUS ?? (env.VIGIL_MODE === 'distributed' ? 'kafka' : 'inprocess');
@@ -61,6 +78,8 @@ export const EnvSchema = z
     if (store === 'clickhouse') need('CLICKHOUSE_URL', 'when the store is clickhouse');
     if (queue === 'bullmq') need('REDIS_URL', 'when the work queue is bullmq');
     if (env.VIGIL_MODE === 'distributed') need('VIGIL_HASH_KEY', 'in distributed mode (all instances must share it)');
+    if (env.VIGIL_TLS_CERT !== undefined) need('VIGIL_TLS_KEY', 'when VIGIL_TLS_CERT is set');
+    if (env.VIGIL_TLS_KEY !== undefined) need('VIGIL_TLS_CERT', 'when VIGIL_TLS_KEY is set');
   });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -91,6 +110,17 @@ export interface VigilConfig {
     rawTopic: string;
     dlqTopic: string;
   };
+  webhooks: {
+    allowPrivate: boolean;
+    allowedCidrs: string[];
+    timeoutMs: number;
+    concurrency: number;
+    breakerThreshold: number;
+    breakerCooldownMs: number;
+  };
+  rateLimit: { perMinute: number };
+  /** Paths of the PEM certificate and key; null = plain HTTP. */
+  tls: { certPath: string; keyPath: string } | null;
 }
 
 export class ConfigError extends Error {
@@ -152,6 +182,16 @@ export function loadConfig(source: Record<string, string | undefined>): VigilCon
       rawTopic: env.VIGIL_RAW_LOGS_TOPIC,
       dlqTopic: env.VIGIL_DLQ_TOPIC,
     },
+    webhooks: {
+      allowPrivate: env.VIGIL_WEBHOOK_ALLOW_PRIVATE,
+      allowedCidrs: env.VIGIL_WEBHOOK_ALLOWED_CIDRS,
+      timeoutMs: env.VIGIL_WEBHOOK_TIMEOUT_MS,
+      concurrency: env.VIGIL_WEBHOOK_CONCURRENCY,
+      breakerThreshold: env.VIGIL_WEBHOOK_BREAKER_THRESHOLD,
+      breakerCooldownMs: env.VIGIL_WEBHOOK_BREAKER_COOLDOWN_MS,
+    },
+    rateLimit: { perMinute: env.VIGIL_RATE_LIMIT_PER_MINUTE },
+    tls: env.VIGIL_TLS_CERT && env.VIGIL_TLS_KEY ? { certPath: env.VIGIL_TLS_CERT, keyPath: env.VIGIL_TLS_KEY } : null,
   };
 }
 

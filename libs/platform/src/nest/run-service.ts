@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -61,6 +62,8 @@ export async function runService(service: ServiceName, rootModule: Type<unknown>
       abortOnError: false,
       return503OnClosing: true,
       bodyParser: false,
+      // VIGIL_TLS_CERT / VIGIL_TLS_KEY: HTTPS, and so WSS for socket.io, which shares the HTTP server.
+      ...(config.tls ? { httpsOptions: { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) } } : {}),
     });
   } catch (err) {
     bootLog.fatal({ err }, `${service} failed to start`);
@@ -84,7 +87,7 @@ export async function runService(service: ServiceName, rootModule: Type<unknown>
     process.exit(1);
   }
   const { port } = app.getHttpServer().address() as AddressInfo;
-  const url = `http://${displayHost(config.http.host)}:${port}`;
+  const url = `${config.tls ? 'https' : 'http'}://${displayHost(config.http.host)}:${port}`;
   logger.info({ component: 'boot', url, port }, `${service} listening on ${url}`);
   return { app, config, logger, url };
 }

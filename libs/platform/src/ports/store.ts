@@ -166,6 +166,35 @@ export interface StatsRepository {
   topEntities(filter: TimeRange & { tenant?: string; entityType: EntityType; limit?: number }): Promise<EntityAnomalyCount[]>;
 }
 
+/** One administrative action (key created/rotated/revoked, webhook created/updated/deleted, delivery replayed). */
+export interface AuditEntry {
+  id: string;
+  tenant: string;
+  at: number;
+  /** Who did it: `key:<api key id>`, or `system` for first-run bootstrap. */
+  actor: string;
+  /** Dotted verb, e.g. `api_key.created`, `webhook.deleted`, `webhook_delivery.replayed`. */
+  action: string;
+  targetType: string;
+  targetId: string;
+  /** JSON object with the details worth keeping (never a secret). */
+  details: string;
+}
+
+export interface AuditFilter extends TimeRange {
+  tenant?: string;
+  action?: string;
+  actor?: string;
+  targetId?: string;
+  limit?: number;
+}
+
+/** The audit log: append-only, idempotent by id; listed newest first (ties by id). */
+export interface AuditRepository {
+  append(entries: AuditEntry[]): Promise<void>;
+  list(filter: AuditFilter): Promise<AuditEntry[]>;
+}
+
 export interface Store {
   readonly kind: 'clickhouse' | 'sqlite';
   readonly accessEvents: AccessEventRepository;
@@ -177,6 +206,7 @@ export interface Store {
   readonly silences: SilenceRepository;
   readonly streamEvents: StreamEventRepository;
   readonly stats: StatsRepository;
+  readonly audit: AuditRepository;
   /** Apply pending schema migrations (idempotent). Returns the versions applied now. */
   migrate(): Promise<string[]>;
   /** Drop daily partitions of time-series tables older than `days` (retention). Returns partitions dropped. */

@@ -189,6 +189,23 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX stream_events_at     ON stream_events (at);
     `,
   },
+  {
+    version: '0004_audit_log',
+    sql: `
+      CREATE TABLE audit_log (
+        id          TEXT    NOT NULL PRIMARY KEY,
+        tenant      TEXT    NOT NULL,
+        at          INTEGER NOT NULL,
+        actor       TEXT    NOT NULL,
+        action      TEXT    NOT NULL,
+        target_type TEXT    NOT NULL,
+        target_id   TEXT    NOT NULL,
+        details     TEXT    NOT NULL
+      ) STRICT;
+      CREATE INDEX audit_log_tenant_at ON audit_log (tenant, at);
+      CREATE INDEX audit_log_at        ON audit_log (at);
+    `,
+  },
 ];
 
 /** Time-series tables and the column their daily retention is keyed on. */

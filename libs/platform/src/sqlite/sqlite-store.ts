@@ -6,6 +6,7 @@ import type { AccessEvent, Anomaly, DeadLetter, EntityType, Incident, IncidentSt
 import { systemClock, type Clock } from '../clock/clock.js';
 import type { DependencyHealth } from '../ports/event-bus.js';
 import type {
+  AuditRepository,
   AccessEventFilter,
   AccessEventRepository,
   AnomalyFilter,
@@ -29,6 +30,7 @@ import type {
 } from '../ports/store.js';
 import { decodeIncidentCursor, encodeIncidentCursor } from './incident-cursor.js';
 import { SQLITE_MIGRATIONS, SQLITE_TIME_SERIES } from './sqlite-migrations.js';
+import { SqliteAuditRepository } from './sqlite-audit.repository.js';
 
 /**
  * Store adapter for standalone mode: one SQLite file (better-sqlite3, synchronous; results wrapped in promises).
@@ -626,6 +628,7 @@ export class SqliteStore implements Store {
   readonly silences: SilenceRepository;
   readonly streamEvents: StreamEventRepository;
   readonly stats: StatsRepository;
+  readonly audit: AuditRepository;
 
   private readonly db: Database.Database;
   private readonly sql: Sql;
@@ -651,6 +654,7 @@ export class SqliteStore implements Store {
     this.silences = new SqliteSilences(this.sql);
     this.streamEvents = new SqliteStreamEvents(this.sql);
     this.stats = new SqliteStats(this.sql);
+    this.audit = new SqliteAuditRepository(this.db);
   }
 
   async migrate(): Promise<string[]> {

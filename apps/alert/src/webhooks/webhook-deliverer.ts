@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Clock, Job, JobOutcome, Logger, Store, WebhookDelivery, WebhookSubscription, WorkQueue } from '@vigil/platform';
+import { validate } from '@vigil/contracts';
+import type { CircuitBreakers } from './circuit-breaker.js';
+import { outcomeOf, type AttemptResult } from './delivery-outcome.js';
+import { signedHeaders } from './signing.js';
+import { SsrfRefusal, type SsrfGuard } from './ssrf-guard.js';
+import type { SubscriptionCache } from './subscription-cache.js';
+import { WebhookJob, webhookJobId } from './webhook-job.js';
+
+export interface WebhookDelivererOptions {
+  store: Store;
+  queue: WorkQueue<WebhookJob>;
+  subscriptions: SubscriptionCache;
+  guard: SsrfGuard;
+  breakers: CircuitBreakers;
+  clock: Clock;
+  logger: Logger;
+  /** Per-attempt timeout (ms). */
+  timeoutMs: number;
+  /** The queue's maxAttempts: the last attempt's failure is recorded as `dead`. */
+  maxAttempts: number;
+  /** A message whose endpoint stays unreachable (circuit open) longer than this is dead-lettered. Default 24 h. */
+  maxAgeMs?: number;
+  /** Largest extra delay added to a re-queue while the circuit is open, so deferred messages do not stampede. */
+  deferJitterMs?: number;
+  random?: () => number;
+}
+
+const USER_AGENT = 'Vigil-Webhooks/1';
+
+/**
+ * Delivers one queued webhook message (the WorkQueue handler). A pipeline of small stages:
+ * validate the job → load the subscription (gone or disabled: dropped) → SSRF check of the target, again now
+ * (DNS rebinding) → circuit breaker (open: re-queued under a new job id after the cool-down, attempts kept) →
+ * sign and POST with a timeout and no redirects → classify (retryable or not, Retry-After) → record the attempt in
+ * the delivery log → tell the breaker. Returns the queue outcome; the queue does the backoff and dead-lettering.
+ */
+export class WebhookDeliverer {
+  private readonly maxAgeMs: number;
+  private readonly deferJitterMs: number;
+  private readonly random: () => number;
+
+  constructor(private readonly o: WebhookDelivererOptions) {
+    this.maxAgeMs = o.maxAgeMs ?? 86_400_000;
+    this.deferJitterMs = o.deferJitterMs ?? 1_000;
+    this.random = o.random ?? Math.random;
+  }
+
+  readonly handle = async (job: Job<WebhookJob>): Promise<JobOutcome> => {
+    const parsed = validate(WebhookJob, job.data);
+    if (!parsed.ok) return { ok: false, retryable: false, error: `malformed webhook job: ${parsed.reason}` };
+    const data = parsed.value;
+    const attempt = data.attemptsBefore + job.attempt;
+
+    const sub = await this.o.subscriptions.get(data.subscriptionId);
+    if (!sub || sub.deleted || !sub.enabled) {
+      this.o.logger.info({ messageId: data.messageId, subscriptionId: data.subscriptionId }, 'webhook dropped: subscription deleted or disabled');
+      return { ok: true };
+    }
+
+    try {
+      await this.o.guard.check(sub.url);
+    } catch (e) {
+      if (!(e instanceof SsrfRefusal)) throw e;
+      await this.record(data, sub, attempt, 'dead', 0, e.message, 0);
+      return { ok: false, retryable: false, error: e.message };
+    }
+
+    const decision = this.o.breakers.acquire(sub.url);
+    if (!decision.allow) return this.defer(data, job.attempt, decision.retryInMs);
+
+    const started = performance.now();
+    const result = await this.send(sub, data);
+    const durationMs = Math.round((performance.now() - started) * 100) / 100;
+    const outcome = outcomeOf(result, this.o.clock.now());
+
+    if (outcome.ok || !outcome.retryable) this.o.breakers.success(sub.url);
+    else this.o.breakers.failure(sub.url);
+
+    const httpStatus = result.kind === 'response' ? result.status : 0;
+    const status: WebhookDelivery['status'] = outcome.ok
+      ? 'succeeded'
+      : !outcome.retryable || job.attempt >= this.o.maxAttempts
+        ? 'dead'
+        : 'failed';
+    await this.record(data, sub, attempt, status, httpStatus, outcome.ok ? '' : outcome.error, durationMs);
+    return outcome;
+  };
+
+  private async send(sub: WebhookSubscription, data: WebhookJob): Promise<AttemptResult> {
+    const timestamp = Math.floor(this.o.clock.now() / 1000);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.o.timeoutMs);
+    try {
+      const res = await fetch(sub.url, {
+        method: 'POST',
+        body: data.body,
+        redirect: 'manual',
+        signal: controller.signal,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': USER_AGENT,
+          ...signedHeaders(sub.secret, data.messageId, timestamp, data.body),
+        },
+      });
+      // Read (and drop) the answer so the connection goes back to the pool; the timeout still bounds it.
+      await res.arrayBuffer().catch(() => undefined);
+      return { kind: 'response', status: res.status, retryAfter: res.headers.get('retry-after') };
+    } catch (e) {
+      if (controller.signal.aborted) return { kind: 'timeout', timeoutMs: this.o.timeoutMs };
+      const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
+      return { kind: 'network', message: `${e instanceof Error ? e.message : String(e)}${cause}` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The endpoint's circuit is open: re-queue the message for after the cool-down, keeping its attempt count. */
+  private async defer(data: WebhookJob, jobAttempt: number, retryInMs: number): Promise<JobOutcome> {
+    if (this.o.clock.now() - data.createdAt > this.maxAgeMs) {
+      return { ok: false, retryable: false, error: `endpoint circuit open for longer than ${this.maxAgeMs} ms` };
+    }
+    const next: WebhookJob = { ...data, attemptsBefore: data.attemptsBefore + jobAttempt - 1, deferrals: data.deferrals + 1 };
+    await this.o.queue.enqueue([
+      { id: webhookJobId(data.messageId, next.deferrals), data: next, delayMs: retryInMs + Math.floor(this.random() * this.deferJitterMs) },
+    ]);
+    this.o.logger.info({ messageId: data.messageId, subscriptionId: data.subscriptionId, retryInMs }, 'webhook deferred: endpoint circuit open');
+    return { ok: true };
+  }
+
+  private async record(
+    data: WebhookJob,
+    sub: WebhookSubscription,
+    attempt: number,
+    status: WebhookDelivery['status'],
+    httpStatus: number,
+    error: string,
+    durationMs: number,
+  ): Promise<void> {
+    await this.o.store.webhooks.recordDelivery({
+      id: `dlv_${randomUUID()}`, subscriptionId: sub.id, eventId: data.messageId, attempt, status, httpStatus, error: error.slice(0, 1024),
+      durationMs, at: this.o.clock.now(),
+    });
+    if (status !== 'succeeded') {
+      this.o.logger.warn({ messageId: data.messageId, subscriptionId: sub.id, attempt, status, httpStatus, error }, 'webhook delivery failed');
+    }
+  }
+}

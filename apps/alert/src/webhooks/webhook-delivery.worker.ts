@@ -1,0 +1,32 @@
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { CLOCK, LOGGER, STORE, VIGIL_CONFIG, WORK_QUEUE, type Clock, type Logger, type Store, type VigilConfig, type WorkQueue } from '@vigil/platform';
+import { CircuitBreakers } from './circuit-breaker.js';
+import { SsrfGuard } from './ssrf-guard.js';
+import { SubscriptionCache } from './subscription-cache.js';
+import { WebhookDeliverer } from './webhook-deliverer.js';
+import type { WebhookJob } from './webhook-job.js';
+import { WEBHOOK_DELIVERY_QUEUE } from './webhook-queue.js';
+
+/** Starts processing the webhook delivery queue when the app has booted (the platform closes the queue on shutdown). */
+@Injectable()
+export class WebhookDeliveryWorker implements OnApplicationBootstrap {
+  constructor(
+    @Inject(WORK_QUEUE) private readonly queue: WorkQueue<WebhookJob>,
+    @Inject(STORE) private readonly store: Store,
+    @Inject(VIGIL_CONFIG) private readonly config: VigilConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly guard: SsrfGuard,
+    private readonly subscriptions: SubscriptionCache,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const c = this.config.webhooks;
+    const deliverer = new WebhookDeliverer({
+      store: this.store, queue: this.queue, subscriptions: this.subscriptions, guard: this.guard,
+      breakers: new CircuitBreakers({ threshold: c.breakerThreshold, cooldownMs: c.breakerCooldownMs }, this.clock),
+      clock: this.clock, logger: this.logger.child({ component: 'webhooks' }), timeoutMs: c.timeoutMs, maxAttempts: WEBHOOK_DELIVERY_QUEUE.retry.maxAttempts,
+    });
+    await this.queue.start(deliverer.handle, c.concurrency);
+  }
+}
