@@ -1,5 +1,5 @@
 import type { afterEach as AfterEach, beforeEach as BeforeEach, describe as Describe, expect as Expect, it as It } from '@jest/globals';
-import type { AccessEvent, Anomaly, DeadLetter, Incident } from '@vigil/contracts';
+import type { AccessEvent, Anomaly, DeadLetter, Incident, Silence, StreamEventRecord } from '@vigil/contracts';
 import type { AccessEventFilter, AnomalyFilter, IncidentFilter, Store } from '@vigil/platform';
 import { aDeadLetter, aDelivery, anAccessEvent, anAnomaly, anApiKey, anIncident, aWebhookSubscription } from '../factories.js';
 
@@ -449,6 +449,59 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         expect(await store.deadLetters.count({ tenant: 'acme' })).toBe(3);
         expect(await store.deadLetters.count({ tenant: 'acme', from: T0 + 1000 })).toBe(2);
         expect(await store.deadLetters.count({ to: T0 + 1000 })).toBe(1);
+      });
+    });
+
+    describe('silences', () => {
+      const silence = (o: Partial<Silence>): Silence => ({
+        v: 1, id: 'sil-1', tenant: 'acme', kind: 'silence', matchers: [{ field: 'entity', value: "203.0.113.*" }], startsAt: T0, endsAt: T0 + 3_600_000,
+        reason: "maintenance of o'brien's gateway", createdBy: 'key-1', createdAt: T0, updatedAt: T0, deleted: false, ...o,
+      });
+
+      it('keeps the highest updatedAt, lists in force / ending later, and hides deleted ones from lists only', async () => {
+        await store.silences.put(silence({ id: 's1', updatedAt: T0 + 5, reason: 'newer' }));
+        await store.silences.put(silence({ id: 's1', updatedAt: T0 + 1, reason: 'older' }));
+        await store.silences.put(silence({ id: 's2', tenant: 'globex', startsAt: T0 + 7_200_000, endsAt: T0 + 9_000_000 }));
+        await store.silences.put(silence({ id: 's3', deleted: true, updatedAt: T0 + 2 }));
+        expect(await store.silences.get('s1')).toEqual(silence({ id: 's1', updatedAt: T0 + 5, reason: 'newer' }));
+        expect((await store.silences.get('s3'))?.deleted).toBe(true);
+        expect(ids(await store.silences.list({}))).toEqual(['s1', 's2']);
+        expect(ids(await store.silences.list({ activeAt: T0 + 60_000 }))).toEqual(['s1']);
+        expect(ids(await store.silences.list({ activeAt: T0 + 3_600_000 }))).toEqual([]);
+        expect(ids(await store.silences.list({ endsAfter: T0 + 3_600_000 }))).toEqual(['s2']);
+        expect(ids(await store.silences.list({ tenant: 'globex' }))).toEqual(['s2']);
+      });
+    });
+
+    describe('streamEvents', () => {
+      const ev = (eventId: string, tenant = 'acme'): StreamEventRecord => ({
+        eventId, tenant, type: 'incident.opened', at: T0, severity: 'high', entityType: 'ip', entity: '203.0.113.7', payload: JSON.stringify({ eventId, quote: "it's" }),
+      });
+
+      it('lists events after an id in id order, once each, per tenant', async () => {
+        await store.streamEvents.append([ev('0001-b'), ev('0001-a'), ev('0002-a', 'globex')]);
+        await store.streamEvents.append([ev('0001-b'), ev('0003-a')]);
+        expect((await store.streamEvents.listAfter({ tenant: 'acme' })).map((e) => e.eventId)).toEqual(['0001-a', '0001-b', '0003-a']);
+        expect(await store.streamEvents.listAfter({ tenant: 'acme', afterEventId: '0001-a', limit: 1 })).toEqual([ev('0001-b')]);
+        expect((await store.streamEvents.listAfter({ afterEventId: '0001-b' })).map((e) => e.eventId)).toEqual(['0002-a', '0003-a']);
+      });
+    });
+
+    describe('stats.topEntities', () => {
+      it('ranks entities of one type by anomaly count in [from, to), counting a redelivered anomaly once', async () => {
+        const a1 = anAnomaly({ entity: '198.51.100.1', detectedAt: T0, severity: 'medium', score: 0.7 });
+        await store.anomalies.insert([
+          a1, a1,
+          anAnomaly({ entity: '198.51.100.1', detectedAt: T0 + 10, severity: 'critical', score: 0.99 }),
+          anAnomaly({ entity: '198.51.100.2', detectedAt: T0 + 20 }),
+          anAnomaly({ entity: '198.51.100.3', detectedAt: T0 + 1000 }),
+          anAnomaly({ entityType: 'token', entity: 'tok', detectedAt: T0 }),
+        ]);
+        expect(await store.stats.topEntities({ tenant: 'acme', entityType: 'ip', from: T0, to: T0 + 1000 })).toEqual([
+          { entityType: 'ip', entity: '198.51.100.1', anomalies: 2, maxScore: 0.99, maxSeverity: 'critical', lastDetectedAt: T0 + 10 },
+          { entityType: 'ip', entity: '198.51.100.2', anomalies: 1, maxScore: 0.97, maxSeverity: 'high', lastDetectedAt: T0 + 20 },
+        ]);
+        expect((await store.stats.topEntities({ entityType: 'ip', limit: 1 })).map((e) => e.entity)).toEqual(['198.51.100.1']);
       });
     });
 
