@@ -6,4 +6,5 @@ export * from './incident.js';
 export * from './webhook.js';
 export * from './socket-events.js';
 export * from './auth.js';
+export * from './detector.js';
 export * from './alerting.js';

@@ -12,6 +12,8 @@ export const TOPICS = {
   incidents: 'vigil.incidents',
   /** Feedback to the detector (false positives to leave out of baselines). */
   detectorFeedback: 'vigil.detector-feedback',
+  /** Detector-internal: per-entity window partials re-keyed by tenant + entity type + entity (see detector.ts). */
+  detectorRekeyed: 'vigil.detector.rekeyed',
 } as const;
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
@@ -24,4 +26,5 @@ export const DEFAULT_PARTITIONS: Record<TopicName, number> = {
   'vigil.anomalies': 3,
   'vigil.incidents': 3,
   'vigil.detector-feedback': 1,
+  'vigil.detector.rekeyed': 6,
 };

@@ -7,6 +7,7 @@ import type {
   EventBus,
   InboundMessage,
   OutboundMessage,
+  StartOffsets,
   SubscribeOptions,
   Subscription,
 } from '../ports/event-bus.js';
@@ -293,21 +294,27 @@ export class InProcessEventBus implements EventBus {
     for (const m of active) {
       const added = (target.get(m.id) ?? []).filter((p) => !m.assigned.has(p));
       if (added.length === 0) continue;
-      await this.callback(m, 'onAssigned', added);
+      const seeks = await this.callback(m, 'onAssigned', added);
       if (m.closing) continue;
       for (const p of added) {
         m.assigned.add(p);
-        m.positions.set(p, group.committed[p]!);
+        const log = group.topic.logs[p]!;
+        const seek = seeks?.[p];
+        // A start offset beyond the end (e.g. from before a restart of this in-memory bus) is ignored; one below what
+        // is retained (every group had committed past it) starts at the earliest retained entry, as Kafka's reset would.
+        const wanted = seek !== undefined && /^\d+$/.test(seek) ? Number(seek) : NaN;
+        const start = wanted <= log.endOffset ? Math.max(wanted, log.startOffset) : group.committed[p]!;
+        m.positions.set(p, start);
       }
       wake(m);
     }
   }
 
-  private async callback(m: Member, which: 'onAssigned' | 'onRevoked', partitions: number[]): Promise<void> {
+  private async callback(m: Member, which: 'onAssigned' | 'onRevoked', partitions: number[]): Promise<StartOffsets | void> {
     const fn = m.options[which];
     if (!fn) return;
     try {
-      await fn([...partitions].sort((a, b) => a - b));
+      return (await fn([...partitions].sort((a, b) => a - b))) ?? undefined;
     } catch (err) {
       this.logger?.error({ err, topic: m.options.topic, groupId: m.options.groupId, partitions }, `event bus ${which} callback failed`);
     }

@@ -168,6 +168,8 @@ class KafkaSubscription implements Subscription {
   /** Assignment callbacks run in order; batches wait for them (state restore before processing). */
   private callbacks: Promise<void> = Promise.resolve();
   private readonly failures = new Map<number, number>();
+  /** Start offsets returned by onAssigned, applied (by a seek) before the partition's first batch is handled. */
+  private readonly pendingSeeks = new Map<number, string>();
 
   constructor(
     kafka: InstanceType<typeof Kafka>,
@@ -232,7 +234,10 @@ class KafkaSubscription implements Subscription {
     const revoked = [...this.assigned].filter((p) => !now.has(p));
     const added = [...now].filter((p) => !this.assigned.has(p));
     this.assigned = now;
-    for (const p of revoked) this.failures.delete(p);
+    for (const p of revoked) {
+      this.failures.delete(p);
+      this.pendingSeeks.delete(p);
+    }
     this.logger?.info({ topic: this.options.topic, groupId: this.options.groupId, partitions: [...now].sort((a, b) => a - b) }, 'kafka partitions assigned');
     if (revoked.length) this.enqueueCallback('onRevoked', revoked);
     if (added.length) this.enqueueCallback('onAssigned', added);
@@ -244,7 +249,10 @@ class KafkaSubscription implements Subscription {
     const sorted = [...partitions].sort((a, b) => a - b);
     this.callbacks = this.callbacks.then(async () => {
       try {
-        await fn(sorted);
+        const seeks = await fn(sorted);
+        if (which === 'onAssigned' && seeks) {
+          for (const [p, offset] of Object.entries(seeks)) if (/^\d+$/.test(offset)) this.pendingSeeks.set(Number(p), offset);
+        }
       } catch (err) {
         this.logger?.error({ topic: this.options.topic, groupId: this.options.groupId, partitions: sorted, err: errorMessage(err) }, `event bus ${which} callback failed`);
       }
@@ -255,6 +263,13 @@ class KafkaSubscription implements Subscription {
     await this.callbacks;
     const { batch } = payload;
     const { topic, partition } = batch;
+    const seek = this.pendingSeeks.get(partition);
+    if (seek !== undefined) {
+      // the batch was fetched from the committed offset; drop it and fetch again from where onAssigned asked
+      this.pendingSeeks.delete(partition);
+      this.consumer.seek({ topic, partition, offset: seek });
+      return;
+    }
     const maxBatch = Math.max(1, this.options.maxBatchSize ?? DEFAULT_MAX_BATCH);
     const messages = batch.messages.map((m) => toInbound(topic, partition, m));
     const ctx: BatchContext = {

@@ -49,6 +49,23 @@ export const EnvSchema = z
     /** Consumed raw-log topic (Kafka source). */
     VIGIL_RAW_LOGS_TOPIC: z.string().min(1).default('vigil.access-logs.raw'),
     VIGIL_DLQ_TOPIC: z.string().min(1).default('vigil.access-logs.dlq'),
+    /** Detector config file (YAML or JSON), validated at boot. */
+    VIGIL_DETECTOR_CONFIG: z.string().min(1).default('config/detectors.yaml'),
+    /** Event-time window length of the detector (ms). */
+    VIGIL_DETECTOR_WINDOW_MS: positiveInt.default(60_000),
+    /** Allowed lateness: a window closes once the partition's max event time passes its end by this much (ms). */
+    VIGIL_DETECTOR_LATENESS_MS: z.coerce.number().int().min(0).default(10_000),
+    /** Entities tracked per detector instance, at most (least recently active evicted first). */
+    VIGIL_DETECTOR_MAX_ENTITIES: positiveInt.default(1_000_000),
+    /** An entity idle (in event time) longer than this is forgotten (ms). */
+    VIGIL_DETECTOR_IDLE_TTL_MS: positiveInt.default(7 * 86_400_000),
+    /** Checkpoint a partition's state every this much event time (ms) ... */
+    VIGIL_DETECTOR_CHECKPOINT_INTERVAL_MS: positiveInt.default(300_000),
+    /** ... or every this many events, whichever comes first. */
+    VIGIL_DETECTOR_CHECKPOINT_EVERY_EVENTS: positiveInt.default(200_000),
+    VIGIL_DETECTOR_ACCESS_EVENTS_TOPIC: z.string().min(1).default('vigil.access-events'),
+    VIGIL_DETECTOR_REKEY_TOPIC: z.string().min(1).default('vigil.detector.rekeyed'),
+    VIGIL_DETECTOR_ANOMALIES_TOPIC: z.string().min(1).default('vigil.anomalies'),
     /** Webhook targets may resolve to loopback/private/link-local/… addresses (SSRF guard off). */
     VIGIL_WEBHOOK_ALLOW_PRIVATE: bool.default(false),
     /** CIDRs webhook targets may resolve to even though they are not public (e.g. `10.20.0.0/16,127.0.0.1/32`). */
@@ -109,6 +126,18 @@ export interface VigilConfig {
     maxPendingEvents: number;
     rawTopic: string;
     dlqTopic: string;
+  };
+  detector: {
+    configPath: string;
+    windowMs: number;
+    latenessMs: number;
+    maxEntities: number;
+    idleTtlMs: number;
+    checkpointIntervalMs: number;
+    checkpointEveryEvents: number;
+    accessEventsTopic: string;
+    rekeyTopic: string;
+    anomaliesTopic: string;
   };
   webhooks: {
     allowPrivate: boolean;
@@ -181,6 +210,18 @@ export function loadConfig(source: Record<string, string | undefined>): VigilCon
       maxPendingEvents: env.VIGIL_INGEST_MAX_PENDING_EVENTS,
       rawTopic: env.VIGIL_RAW_LOGS_TOPIC,
       dlqTopic: env.VIGIL_DLQ_TOPIC,
+    },
+    detector: {
+      configPath: env.VIGIL_DETECTOR_CONFIG,
+      windowMs: env.VIGIL_DETECTOR_WINDOW_MS,
+      latenessMs: env.VIGIL_DETECTOR_LATENESS_MS,
+      maxEntities: env.VIGIL_DETECTOR_MAX_ENTITIES,
+      idleTtlMs: env.VIGIL_DETECTOR_IDLE_TTL_MS,
+      checkpointIntervalMs: env.VIGIL_DETECTOR_CHECKPOINT_INTERVAL_MS,
+      checkpointEveryEvents: env.VIGIL_DETECTOR_CHECKPOINT_EVERY_EVENTS,
+      accessEventsTopic: env.VIGIL_DETECTOR_ACCESS_EVENTS_TOPIC,
+      rekeyTopic: env.VIGIL_DETECTOR_REKEY_TOPIC,
+      anomaliesTopic: env.VIGIL_DETECTOR_ANOMALIES_TOPIC,
     },
     webhooks: {
       allowPrivate: env.VIGIL_WEBHOOK_ALLOW_PRIVATE,

@@ -34,6 +34,9 @@ export interface BatchContext {
   isRunning(): boolean;
 }
 
+/** Partition → offset (decimal string) to start consuming at. */
+export type StartOffsets = Record<number, string>;
+
 export type BatchHandler = (messages: InboundMessage[], ctx: BatchContext) => Promise<void>;
 
 export interface SubscribeOptions {
@@ -43,8 +46,13 @@ export interface SubscribeOptions {
   fromBeginning?: boolean;
   /** Upper bound on messages per handler call (the adapter may deliver fewer). */
   maxBatchSize?: number;
-  /** Called when partitions are assigned to / revoked from this member (for state restore / checkpoint). */
-  onAssigned?: (partitions: number[]) => Promise<void> | void;
+  /**
+   * Called when partitions are assigned to / revoked from this member (for state restore / checkpoint).
+   * `onAssigned` may return offsets to start some partitions at instead of the group's committed offset
+   * (state restored from a checkpoint replays what came after it); no message of a partition is delivered
+   * before its callback has finished.
+   */
+  onAssigned?: (partitions: number[]) => Promise<void | StartOffsets> | void | StartOffsets;
   onRevoked?: (partitions: number[]) => Promise<void> | void;
   /** Delay before redelivering a batch whose handler failed (default 500 ms, doubling to 30 s). */
   retryDelayMs?: number;

@@ -1,0 +1,117 @@
+import { describe, expect, it } from '@jest/globals';
+import { BoundedDistinct, LatencySketch, TopCounter, Watermark, WindowAggregate, windowStartOf, type WindowEvent } from './window.js';
+
+const W = 60_000;
+const T0 = Date.UTC(2024, 2, 12, 14, 0, 0);
+let n = 0;
+function ev(o: Partial<WindowEvent> = {}): WindowEvent {
+  n += 1;
+  return { id: `e${n}`, ts: T0 + 1000, clientIp: '203.0.113.7', method: 'GET', path: '/v1/orders/1', route: '/v1/orders/:id', status: 200, latencyMs: 20, bytesOut: 100, tokenId: '', country: 'DE', asn: 3320, ...o };
+}
+
+describe(WindowAggregate.name, () => {
+  it.each([
+    ['401 and 403 count as auth failures', [401, 403, 200], { authFailures: 2, notFound: 0, tooMany: 0, errors5xx: 0 }],
+    ['404 and 429 are counted apart', [404, 404, 429, 200], { authFailures: 0, notFound: 2, tooMany: 1, errors5xx: 0 }],
+    ['every 5xx is an error', [500, 502, 503, 504, 499], { authFailures: 0, notFound: 0, tooMany: 0, errors5xx: 4 }],
+  ])('%s', (_, statuses, expected) => {
+    const w = new WindowAggregate(T0, W);
+    statuses.forEach((status) => w.add(ev({ status })));
+    expect({ authFailures: w.authFailures, notFound: w.notFound, tooMany: w.tooMany, errors5xx: w.errors5xx }).toEqual(expected);
+    expect(w.requests).toBe(statuses.length);
+  });
+
+  it('counts distinct paths, IPs, tokens and endpoints, and sums bytes out', () => {
+    const w = new WindowAggregate(T0, W);
+    w.add(ev({ path: '/v1/orders/1', tokenId: 'tk_a', bytesOut: 10 }));
+    w.add(ev({ path: '/v1/orders/2', clientIp: '198.51.100.2', tokenId: 'tk_a', bytesOut: 20 }));
+    w.add(ev({ path: '/v1/orders/2', method: 'POST', route: '/v1/orders/:id', tokenId: 'tk_b', bytesOut: 30 }));
+    expect([w.distinctCount('paths'), w.distinctCount('ips'), w.distinctCount('tokens'), w.distinctCount('endpoints')]).toEqual([2, 2, 2, 2]);
+    expect(w.bytesOut).toBe(60);
+  });
+
+  it('keeps the top contributors and failure samples', () => {
+    const w = new WindowAggregate(T0, W);
+    for (let i = 0; i < 30; i++) w.add(ev({ status: 401, path: '/v1/login', id: `f${i}` }));
+    for (let i = 0; i < 5; i++) w.add(ev({ status: 200, path: '/v1/me' }));
+    expect(w.top('paths', 2)).toEqual([{ value: '/v1/login', count: 30 }, { value: '/v1/me', count: 5 }]);
+    expect(w.top('statuses', 1)).toEqual([{ value: '401', count: 30 }]);
+    expect(w.failureSamples).toEqual(['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8', 'f9']);
+  });
+
+  it('measures how steady the traffic was through the window', () => {
+    const bursty = new WindowAggregate(T0, W);
+    for (let i = 0; i < 100; i++) bursty.add(ev({ ts: T0 + 500 }));
+    const steady = new WindowAggregate(T0, W);
+    for (let i = 0; i < 100; i++) steady.add(ev({ ts: T0 + i * 600 }));
+    expect(bursty.activeFraction()).toBeCloseTo(1 / 32);
+    expect(steady.activeFraction()).toBe(1);
+  });
+
+  it('round-trips through JSON and merges partials into the same result as one pass', () => {
+    const events = Array.from({ length: 200 }, (_, i) => ev({ path: `/v1/orders/${i}`, clientIp: `10.0.${i % 7}.1`, status: i % 10 === 0 ? 401 : 200, latencyMs: i, ts: T0 + i * 250 }));
+    const whole = new WindowAggregate(T0, W);
+    events.forEach((e) => whole.add(e));
+    const a = new WindowAggregate(T0, W);
+    const b = new WindowAggregate(T0, W);
+    events.forEach((e, i) => (i % 2 ? a : b).add(e));
+    const merged = WindowAggregate.fromJSON(JSON.parse(JSON.stringify(a.toJSON())));
+    merged.merge(WindowAggregate.fromJSON(JSON.parse(JSON.stringify(b.toJSON()))));
+    expect(merged.requests).toBe(200);
+    expect(merged.authFailures).toBe(whole.authFailures);
+    expect(merged.distinctCount('ips')).toBe(7);
+    expect(merged.distinctCount('paths')).toBeGreaterThan(190); // > 64: estimated
+    expect(merged.distinctCount('paths')).toBeLessThan(210);
+    expect(merged.latencyP95()).toBeCloseTo(whole.latencyP95(), 6);
+    expect(merged.activity).toBe(whole.activity);
+  });
+});
+
+describe(BoundedDistinct.name, () => {
+  it.each([10, 64, 1_000, 50_000])('counts %i distinct values within 5 %', (count) => {
+    const d = new BoundedDistinct();
+    for (let i = 0; i < count; i++) d.add(`/v1/items/${i}`);
+    for (let i = 0; i < count; i++) d.add(`/v1/items/${i}`); // duplicates change nothing
+    expect(Math.abs(d.size - count) / count).toBeLessThan(0.05);
+    expect(d.estimated).toBe(count > 64);
+  });
+});
+
+describe(LatencySketch.name, () => {
+  it('answers p95 within 3 % of the exact value', () => {
+    const s = new LatencySketch();
+    const values = Array.from({ length: 1000 }, (_, i) => 5 + i * 1.7);
+    values.forEach((v) => s.add(v));
+    const exact = [...values].sort((a, b) => a - b)[949]!;
+    expect(Math.abs(s.quantile(0.95) - exact) / exact).toBeLessThan(0.03);
+  });
+});
+
+describe(TopCounter.name, () => {
+  it('keeps the heavy hitters when there are more keys than slots', () => {
+    const t = new TopCounter(5);
+    for (let i = 0; i < 500; i++) t.add(`ip${i}`);
+    for (let i = 0; i < 300; i++) t.add('heavy');
+    expect(t.top(1)[0]?.value).toBe('heavy');
+  });
+});
+
+describe('event-time windows', () => {
+  it.each([
+    [T0, T0],
+    [T0 + 59_999, T0],
+    [T0 + 60_000, T0 + 60_000],
+  ])('event at %i belongs to the window starting %i', (ts, start) => {
+    expect(windowStartOf(ts, W)).toBe(start);
+  });
+
+  it('closes a window once the max event time passes its end by the allowed lateness', () => {
+    const wm = new Watermark(10_000);
+    wm.observe(T0 + 65_000);
+    expect(wm.isClosed(T0, W)).toBe(false);
+    wm.observe(T0 + 70_000);
+    expect(wm.isClosed(T0, W)).toBe(true);
+    wm.observe(T0 + 1_000); // a late event does not move it back
+    expect(wm.isClosed(T0, W)).toBe(true);
+  });
+});

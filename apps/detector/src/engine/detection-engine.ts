@@ -1,0 +1,305 @@
+import { createHash } from 'node:crypto';
+import type { AccessEvent, Anomaly, EntityType, RekeyedPartial } from '@vigil/contracts';
+import type { Evaluation } from '../detection/baseline.js';
+import { severityFromScore } from '../detection/calibration.js';
+import { endpointOf, WindowAggregate, windowStartOf, type WindowAggJson } from '../detection/window.js';
+import type { DetectorsConfig } from '../detectors/detector-config.js';
+import { compileEventRules, evaluateClosedWindow, evaluatePartialWindow, type CompiledEventRules, type EventHit, type Finding, type WindowCtx } from '../detectors/detectors.js';
+import { tokenIpEntity } from '../detectors/explain.js';
+import { EntityState } from './entity-state.js';
+import { ENTITY_METRICS, METRICS, type MetricName } from './metrics-catalog.js';
+import { EntityBudget, entityKey, PartitionState, type OpenWindow } from './partition-state.js';
+
+export interface EngineOptions {
+  windowMs: number;
+  latenessMs: number;
+  maxEntities: number;
+  idleTtlMs: number;
+  detectors: DetectorsConfig;
+}
+
+export interface OffsetEvent {
+  offset: string;
+  event: AccessEvent;
+}
+
+export interface OffsetPartial {
+  offset: string;
+  partial: RekeyedPartial;
+}
+
+export interface StepResult {
+  anomalies: Anomaly[];
+  /** Re-keyed partial windows to publish (access-event input only). */
+  partials: RekeyedPartial[];
+}
+
+/** Entity types the access-event consumer forwards through the re-key topic (the IP stays where it is). */
+export const REKEYED_TYPES: readonly EntityType[] = ['token', 'endpoint', 'token_ip', 'tenant'];
+
+/** Deterministic anomaly id: detector + entity + window start, so a replay or a second instance never duplicates. */
+export function anomalyId(detector: string, tenant: string, entityType: EntityType, entity: string, windowStart: number): string {
+  const h = createHash('sha256').update(`${detector}\u0000${tenant}\u0000${entityType}\u0000${entity}\u0000${windowStart}`).digest('hex');
+  return `anm_${h.slice(0, 40)}`;
+}
+
+/**
+ * The detector's stream processor, without I/O: per-partition event-time windows per entity, early firing,
+ * window close on the watermark, baseline updates, anomalies out, and what a checkpoint restores.
+ * The use case feeds it batches and persists what it returns.
+ */
+export class DetectionEngine {
+  readonly budget: EntityBudget;
+  private readonly rules: CompiledEventRules;
+
+  constructor(readonly options: EngineOptions) {
+    this.budget = new EntityBudget(options.maxEntities);
+    this.rules = compileEventRules(options.detectors);
+  }
+
+  newPartition(topic: string, partition: number): PartitionState {
+    return new PartitionState(topic, partition, this.options.latenessMs, this.budget);
+  }
+
+  /** Stage 1: access events (keyed by tenant + IP) → IP windows, per-event rules, and partials for the other entities. */
+  processAccessEvents(state: PartitionState, inputs: readonly OffsetEvent[]): StepResult {
+    const { windowMs } = this.options;
+    const anomalies: Anomaly[] = [];
+    const partials = new Map<string, { tenant: string; entityType: EntityType; entity: string; agg: WindowAggregate }>();
+    let lastOffset: bigint | null = null;
+    for (const { offset, event: e } of inputs) {
+      const off = BigInt(offset);
+      lastOffset = off;
+      state.lastProcessed = off;
+      state.watermark.observe(e.ts);
+      const ws = windowStartOf(e.ts, windowMs);
+      if (ws + windowMs <= state.closedThrough) {
+        state.late += 1;
+        continue;
+      }
+      state.eventsSinceCheckpoint += 1;
+      const w = this.openWindow(state, e.tenant, 'ip', e.clientIp, ws, off);
+      w.agg.add(e);
+      anomalies.push(...this.early(state, w));
+      for (const hit of this.rules.check(e)) {
+        const a = this.ruleAnomaly(state, hit, e, ws);
+        if (a) anomalies.push(a);
+      }
+      if (state.replayUntil !== null && off <= state.replayUntil) continue;
+      const targets: [EntityType, string][] = [
+        ['endpoint', endpointOf(e)],
+        ['tenant', e.tenant],
+      ];
+      if (e.tokenId) targets.push(['token', e.tokenId], ['token_ip', tokenIpEntity(e.tokenId, e.clientIp)]);
+      for (const [entityType, entity] of targets) {
+        const k = `${entityKey(e.tenant, entityType, entity)}|${ws}`;
+        let p = partials.get(k);
+        if (!p) partials.set(k, (p = { tenant: e.tenant, entityType, entity, agg: new WindowAggregate(ws, windowMs) }));
+        p.agg.add(e);
+      }
+    }
+    anomalies.push(...this.closeWindows(state));
+    const out: RekeyedPartial[] = [];
+    if (lastOffset !== null) {
+      let seq = 0;
+      for (const p of partials.values()) {
+        out.push({
+          v: 1,
+          tenant: p.tenant,
+          entityType: p.entityType,
+          entity: p.entity,
+          windowStart: p.agg.windowStart,
+          source: { partition: state.partition, lastOffset: lastOffset.toString(), seq: seq++ },
+          agg: p.agg.toJSON(),
+        });
+      }
+    }
+    return { anomalies, partials: out };
+  }
+
+  /** Stage 2: re-keyed partials (keyed by tenant + entity type + entity) → that entity's windows. */
+  processPartials(state: PartitionState, inputs: readonly OffsetPartial[]): Anomaly[] {
+    const { windowMs } = this.options;
+    const anomalies: Anomaly[] = [];
+    for (const { offset, partial: p } of inputs) {
+      const off = BigInt(offset);
+      state.lastProcessed = off;
+      const src = BigInt(p.source.lastOffset);
+      const hw = state.highwater.get(p.source.partition);
+      if (hw && (src < hw.offset || (src === hw.offset && p.source.seq <= hw.seq))) continue; // a replayed duplicate
+      state.highwater.set(p.source.partition, { offset: src, seq: p.source.seq });
+      const agg = WindowAggregate.fromJSON(p.agg as WindowAggJson);
+      if (agg.windowMs !== windowMs || agg.windowStart !== p.windowStart) continue; // a partial from a differently configured instance
+      state.watermark.observe(agg.lastTs);
+      if (p.windowStart + windowMs <= state.closedThrough) {
+        state.late += agg.requests;
+        continue;
+      }
+      state.eventsSinceCheckpoint += agg.requests;
+      const w = this.openWindow(state, p.tenant, p.entityType, p.entity, p.windowStart, off);
+      w.agg.merge(agg);
+      anomalies.push(...this.early(state, w));
+    }
+    anomalies.push(...this.closeWindows(state));
+    return anomalies;
+  }
+
+  /**
+   * What the entity's baseline expects for a metric in a window (for tests, the CLI and explanations): the
+   * evaluation of an observed value without changing any state. Null when the entity is unknown here.
+   */
+  inspect(state: PartitionState, tenant: string, type: EntityType, entity: string, metric: MetricName, windowStart: number, observed = 0): (Evaluation & { windows: number }) | null {
+    const key = entityKey(tenant, type, entity);
+    const hot = state.hotState(key);
+    const packed = state.entities.get(key);
+    if (!hot && !packed) return null;
+    const s = hot ?? (packed ? EntityState.decode(type, packed) : null);
+    const b = s?.peek(metric);
+    if (!s || !b) return null;
+    return { ...b.evaluate(observed, windowStart, state.population.get(`${tenant}|${type}|${metric}`)), windows: b.windows };
+  }
+
+  private openWindow(state: PartitionState, tenant: string, entityType: EntityType, entity: string, ws: number, off: bigint): OpenWindow {
+    let windows = state.open.get(ws);
+    if (!windows) state.open.set(ws, (windows = new Map()));
+    const key = entityKey(tenant, entityType, entity);
+    let w = windows.get(key);
+    if (!w) {
+      state.acquire(key, entityType, ws);
+      w = { key, tenant, entityType, entity, windowStart: ws, agg: new WindowAggregate(ws, this.options.windowMs), firstOffset: off, fired: new Set(), upperCache: new Map() };
+      windows.set(key, w);
+    }
+    return w;
+  }
+
+  private ctx(state: PartitionState, w: OpenWindow): WindowCtx {
+    const es = state.hotState(w.key);
+    if (!es) throw new Error(`entity ${w.key} has an open window but no state`);
+    return {
+      tenant: w.tenant,
+      entityType: w.entityType,
+      entity: w.entity,
+      windowStart: w.windowStart,
+      windowMs: this.options.windowMs,
+      agg: w.agg,
+      state: es,
+      population: (m) => state.population.get(`${w.tenant}|${w.entityType}|${m}`),
+    };
+  }
+
+  private early(state: PartitionState, w: OpenWindow): Anomaly[] {
+    const findings = evaluatePartialWindow(this.ctx(state, w), this.options.detectors, w.fired, w.upperCache);
+    return this.emit(state, w, findings, w.agg.lastTs);
+  }
+
+  private emit(state: PartitionState, w: OpenWindow, findings: readonly Finding[], detectedAt: number): Anomaly[] {
+    const out: Anomaly[] = [];
+    for (const f of findings) {
+      w.fired.add(f.detector);
+      const id = anomalyId(f.detector, w.tenant, w.entityType, w.entity, w.windowStart);
+      if (!this.markFired(state, w.windowStart, id)) continue;
+      const samples = f.samples === 'failures' && w.agg.failureSamples.length ? w.agg.failureSamples : w.agg.samples;
+      out.push({
+        v: 1,
+        id,
+        tenant: w.tenant,
+        detector: f.detector,
+        entityType: w.entityType,
+        entity: w.entity,
+        metric: f.metric,
+        windowStart: w.windowStart,
+        windowEnd: w.windowStart + this.options.windowMs,
+        detectedAt,
+        early: f.early,
+        observed: finite(f.observed),
+        expected: finite(f.expected),
+        lower: finite(f.lower),
+        upper: finite(f.upper),
+        score: Math.min(1, Math.max(0, finite(f.score))),
+        severity: f.severity,
+        explanation: f.explanation.slice(0, 4096),
+        contributors: {
+          ips: w.agg.top('ips', 5),
+          paths: w.agg.top('paths', 5),
+          statuses: w.agg.top('statuses', 5),
+        },
+        sampleEventIds: samples.slice(0, 10),
+      });
+    }
+    return out;
+  }
+
+  /** False when this anomaly id was already emitted for a window still open (replay after a restore). */
+  private markFired(state: PartitionState, ws: number, id: string): boolean {
+    let ids = state.firedIds.get(ws);
+    if (!ids) state.firedIds.set(ws, (ids = new Set()));
+    if (ids.has(id)) return false;
+    ids.add(id);
+    return true;
+  }
+
+  private ruleAnomaly(state: PartitionState, hit: EventHit, e: AccessEvent, ws: number): Anomaly | null {
+    const id = anomalyId(hit.detector, e.tenant, hit.entityType, hit.entity, ws);
+    if (!this.markFired(state, ws, id)) return null;
+    const score = Math.min(1, Math.max(0, hit.score));
+    return {
+      v: 1,
+      id,
+      tenant: e.tenant,
+      detector: hit.detector,
+      entityType: hit.entityType,
+      entity: hit.entity,
+      metric: hit.metric,
+      windowStart: ws,
+      windowEnd: ws + this.options.windowMs,
+      detectedAt: e.ts,
+      early: true,
+      observed: 1,
+      expected: 0,
+      lower: 0,
+      upper: 0,
+      score,
+      severity: severityFromScore(score),
+      explanation: hit.explain(1, this.options.windowMs).slice(0, 4096),
+      contributors: {
+        ips: [{ value: e.clientIp, count: 1 }],
+        paths: [{ value: e.path.slice(0, 1024), count: 1 }],
+        statuses: [{ value: String(e.status), count: 1 }],
+      },
+      sampleEventIds: [e.id],
+    };
+  }
+
+  /** Close every window the watermark has passed, oldest first: evaluate, then fold into the baselines. */
+  private closeWindows(state: PartitionState): Anomaly[] {
+    const { windowMs } = this.options;
+    const wm = state.watermark.value;
+    const due = [...state.open.keys()].filter((ws) => ws + windowMs <= wm).sort((a, b) => a - b);
+    const anomalies: Anomaly[] = [];
+    for (const ws of due) {
+      const windows = state.open.get(ws)!;
+      for (const w of windows.values()) {
+        const ctx = this.ctx(state, w);
+        const findings = evaluateClosedWindow(ctx, this.options.detectors, w.fired);
+        anomalies.push(...this.emit(state, w, findings, ws + windowMs));
+        for (const m of ENTITY_METRICS[w.entityType]) {
+          const value = METRICS[m].value(w.agg);
+          if (METRICS[m].lazy && value === 0 && !ctx.state.peek(m)) continue;
+          ctx.state.baseline(m).update(value, ws, state.populationFor(w.tenant, w.entityType, m));
+        }
+        ctx.state.activeWindows += 1;
+        ctx.state.lastSeen = Math.max(ctx.state.lastSeen, ws);
+        state.release(w.key);
+      }
+      state.open.delete(ws);
+      state.firedIds.delete(ws);
+      state.closedThrough = Math.max(state.closedThrough, ws + windowMs);
+    }
+    if (due.length) state.evict(this.options.idleTtlMs);
+    return anomalies;
+  }
+}
+
+function finite(n: number): number {
+  return Number.isFinite(n) ? n : n > 0 ? Number.MAX_SAFE_INTEGER : 0;
+}

@@ -1,0 +1,164 @@
+import type { EntityType } from '@vigil/contracts';
+import { EntityBaseline } from '../detection/baseline.js';
+import { hash32 } from '../detection/window.js';
+import { ENTITY_METRICS, METRICS, type MetricName } from './metrics-catalog.js';
+
+/**
+ * What the detector remembers about an idle entity, packed into one byte array:
+ *
+ *   0  f64 first active window start      8  f64 last active window start
+ *   16 u32 active windows                  20 u16 bit i: metric i of the entity type has a baseline
+ *   22 u8  flags (1: token roams, too many IPs to track)   23 u8 known IPs   24 u8 known ASNs   25 u8 known countries
+ *   [tokens only] 32: 16 × u32 IP hashes, 8 × u32 ASNs, 8 × 2-byte country codes (128 bytes)
+ *   then, for each metric present, its EntityBaseline.toBytes()
+ *
+ * An idle IP with its request and distinct-path baselines is 32 + 2 × 185 = 402 bytes.
+ */
+const HEADER = 32;
+const KNOWN_IPS = 16;
+const KNOWN_ASNS = 8;
+const KNOWN_COUNTRIES = 8;
+const TOKEN_EXTRA = KNOWN_IPS * 4 + KNOWN_ASNS * 4 + KNOWN_COUNTRIES * 2 + 8;
+const FLAG_ROAMING = 1;
+/** Zero windows replayed into a lazily created baseline, at most. */
+const MAX_BACKFILL = 32;
+
+export interface KnownLocations {
+  ipHashes: number[];
+  asns: number[];
+  countries: string[];
+  roaming: boolean;
+}
+
+export class EntityState {
+  firstSeen: number;
+  lastSeen: number;
+  activeWindows = 0;
+  readonly baselines = new Map<MetricName, EntityBaseline>();
+  known: KnownLocations | null;
+
+  constructor(
+    readonly type: EntityType,
+    windowStart: number,
+  ) {
+    this.firstSeen = windowStart;
+    this.lastSeen = windowStart;
+    this.known = type === 'token' ? { ipHashes: [], asns: [], countries: [], roaming: false } : null;
+    for (const m of ENTITY_METRICS[type]) if (!METRICS[m].lazy) this.baselines.set(m, new EntityBaseline(METRICS[m].options));
+  }
+
+  /** The baseline of a metric; a lazy one is created (and backfilled with zero windows) on demand. */
+  baseline(metric: MetricName): EntityBaseline {
+    let b = this.baselines.get(metric);
+    if (b) return b;
+    b = new EntityBaseline(METRICS[metric].options);
+    const zeros = Math.min(this.activeWindows, MAX_BACKFILL);
+    for (let i = 0; i < zeros; i++) b.update(0, i === 0 ? this.firstSeen : this.lastSeen);
+    this.baselines.set(metric, b);
+    return b;
+  }
+
+  /** Baseline only if it exists (lazy metrics that were always zero have none). */
+  peek(metric: MetricName): EntityBaseline | undefined {
+    return this.baselines.get(metric);
+  }
+
+  encode(): Uint8Array {
+    const metrics = ENTITY_METRICS[this.type];
+    let size = HEADER + (this.known ? TOKEN_EXTRA : 0);
+    const parts: Uint8Array[] = [];
+    let mask = 0;
+    metrics.forEach((m, i) => {
+      const b = this.baselines.get(m);
+      if (!b) return;
+      const bytes = b.toBytes();
+      parts.push(bytes);
+      size += bytes.byteLength;
+      mask |= 1 << i;
+    });
+    const out = new Uint8Array(size);
+    const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    dv.setFloat64(0, this.firstSeen, true);
+    dv.setFloat64(8, this.lastSeen, true);
+    dv.setUint32(16, this.activeWindows, true);
+    dv.setUint16(20, mask, true);
+    let off = HEADER;
+    if (this.known) {
+      const k = this.known;
+      dv.setUint8(22, k.roaming ? FLAG_ROAMING : 0);
+      dv.setUint8(23, k.ipHashes.length);
+      dv.setUint8(24, k.asns.length);
+      dv.setUint8(25, k.countries.length);
+      k.ipHashes.forEach((h, i) => dv.setUint32(off + i * 4, h, true));
+      off += KNOWN_IPS * 4;
+      k.asns.forEach((a, i) => dv.setUint32(off + i * 4, a, true));
+      off += KNOWN_ASNS * 4;
+      k.countries.forEach((c, i) => {
+        dv.setUint8(off + i * 2, c.charCodeAt(0) & 0xff);
+        dv.setUint8(off + i * 2 + 1, (c.charCodeAt(1) || 0) & 0xff);
+      });
+      off += KNOWN_COUNTRIES * 2 + 8;
+    }
+    for (const p of parts) {
+      out.set(p, off);
+      off += p.byteLength;
+    }
+    return out;
+  }
+
+  static decode(type: EntityType, bytes: Uint8Array): EntityState {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const s = new EntityState(type, dv.getFloat64(0, true));
+    s.baselines.clear();
+    s.lastSeen = dv.getFloat64(8, true);
+    s.activeWindows = dv.getUint32(16, true);
+    const mask = dv.getUint16(20, true);
+    let off = HEADER;
+    if (type === 'token') {
+      const nIps = dv.getUint8(23);
+      const nAsns = dv.getUint8(24);
+      const nCc = dv.getUint8(25);
+      const k: KnownLocations = { ipHashes: [], asns: [], countries: [], roaming: (dv.getUint8(22) & FLAG_ROAMING) !== 0 };
+      for (let i = 0; i < nIps; i++) k.ipHashes.push(dv.getUint32(off + i * 4, true));
+      off += KNOWN_IPS * 4;
+      for (let i = 0; i < nAsns; i++) k.asns.push(dv.getUint32(off + i * 4, true));
+      off += KNOWN_ASNS * 4;
+      for (let i = 0; i < nCc; i++) k.countries.push(String.fromCharCode(dv.getUint8(off + i * 2), dv.getUint8(off + i * 2 + 1)).replace(/\0/g, ''));
+      off += KNOWN_COUNTRIES * 2 + 8;
+      s.known = k;
+    }
+    ENTITY_METRICS[type].forEach((m, i) => {
+      if (!(mask & (1 << i))) return;
+      const options = METRICS[m].options;
+      const len = EntityBaseline.byteLength(options) + 1;
+      s.baselines.set(m, new EntityBaseline(options, bytes.slice(off, off + len)));
+      off += len;
+    });
+    return s;
+  }
+}
+
+/** Learn a token's locations; returns what was new (before learning it). Bounded: a roaming token stops tracking IPs. */
+export function learnLocations(k: KnownLocations, ips: readonly string[], asns: Iterable<number>, countries: Iterable<string>): { ips: string[]; asns: number[]; countries: string[] } {
+  const fresh = { ips: [] as string[], asns: [] as number[], countries: [] as string[] };
+  for (const ip of ips) {
+    const h = hash32(ip);
+    if (k.ipHashes.includes(h)) continue;
+    fresh.ips.push(ip);
+    if (k.roaming) continue;
+    if (k.ipHashes.length < KNOWN_IPS) k.ipHashes.push(h);
+    else k.roaming = true;
+  }
+  for (const a of asns) {
+    if (k.asns.includes(a)) continue;
+    fresh.asns.push(a);
+    if (k.asns.length < KNOWN_ASNS) k.asns.push(a);
+  }
+  for (const c of countries) {
+    const cc = c.slice(0, 2).toUpperCase();
+    if (k.countries.includes(cc)) continue;
+    fresh.countries.push(cc);
+    if (k.countries.length < KNOWN_COUNTRIES) k.countries.push(cc);
+  }
+  return fresh;
+}

@@ -1,0 +1,160 @@
+import type { EntityType } from '@vigil/contracts';
+import { PopulationBaseline } from '../detection/baseline.js';
+import { Watermark, type WindowAggregate } from '../detection/window.js';
+import { EntityState } from './entity-state.js';
+
+/** One entity's open window on this partition. */
+export interface OpenWindow {
+  key: string;
+  tenant: string;
+  entityType: EntityType;
+  entity: string;
+  windowStart: number;
+  agg: WindowAggregate;
+  /** First offset (of the consumed topic) folded into this window: replay starts here after a restore. */
+  firstOffset: bigint;
+  /** Detectors that already fired for this window (early), so it fires once per detector + entity + window. */
+  fired: Set<string>;
+  /** Full-window upper bounds computed by early evaluation, per detector. */
+  upperCache: Map<string, number>;
+}
+
+/** Entity count across every partition of one engine, for the LRU cap. */
+export class EntityBudget {
+  count = 0;
+  evicted = 0;
+  constructor(readonly max: number) {}
+}
+
+export function entityKey(tenant: string, type: EntityType, entity: string): string {
+  return `${tenant}|${type}|${entity}`;
+}
+
+export function typeOfKey(key: string): EntityType {
+  const a = key.indexOf('|');
+  const b = key.indexOf('|', a + 1);
+  return key.slice(a + 1, b) as EntityType;
+}
+
+/**
+ * Everything the detector holds for one partition of one consumed topic: idle entities (packed bytes, in LRU order),
+ * entities with open windows (decoded), open windows by start, population baselines, the event-time watermark, and
+ * the bookkeeping a checkpoint needs (offsets, anomaly ids already fired, dedup high-water marks of re-keyed input).
+ */
+export class PartitionState {
+  /** Idle entities, least recently closed first (Map order is the LRU order). */
+  readonly entities = new Map<string, Uint8Array>();
+  /** Entities with at least one open window, decoded; packed back into `entities` when their last window closes. */
+  readonly hot = new Map<string, { state: EntityState; openWindows: number }>();
+  readonly population = new Map<string, PopulationBaseline>();
+  readonly open = new Map<number, Map<string, OpenWindow>>();
+  /** Anomaly ids emitted for windows that are still open (restored from checkpoints so a replay re-emits none). */
+  readonly firedIds = new Map<number, Set<string>>();
+  /** Re-keyed input: per source partition, the last (offset, seq) applied. */
+  readonly highwater = new Map<number, { offset: bigint; seq: number }>();
+  readonly watermark: Watermark;
+  /** Windows ending at or before this have been closed and folded into the baselines. */
+  closedThrough = -Infinity;
+  lastProcessed: bigint | null = null;
+  /** After a restore: offsets up to here were processed before, so their re-keyed partials were already published. */
+  replayUntil: bigint | null = null;
+  eventsSinceCheckpoint = 0;
+  lastCheckpointTs = -Infinity;
+  late = 0;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    latenessMs: number,
+    private readonly budget: EntityBudget,
+    maxTs?: number,
+  ) {
+    this.watermark = new Watermark(latenessMs, maxTs);
+  }
+
+  get entityCount(): number {
+    return this.entities.size + this.hot.size;
+  }
+
+  populationFor(tenant: string, type: EntityType, metric: string): PopulationBaseline {
+    const k = `${tenant}|${type}|${metric}`;
+    let p = this.population.get(k);
+    if (!p) this.population.set(k, (p = new PopulationBaseline()));
+    return p;
+  }
+
+  /** The decoded state of an entity, creating it (or taking it out of the idle map) as needed. */
+  acquire(key: string, type: EntityType, windowStart: number): EntityState {
+    const h = this.hot.get(key);
+    if (h) {
+      h.openWindows += 1;
+      return h.state;
+    }
+    const packed = this.entities.get(key);
+    let state: EntityState;
+    if (packed) {
+      this.entities.delete(key);
+      state = EntityState.decode(type, packed);
+    } else {
+      state = new EntityState(type, windowStart);
+      this.budget.count += 1;
+    }
+    this.hot.set(key, { state, openWindows: 1 });
+    return state;
+  }
+
+  hotState(key: string): EntityState | undefined {
+    return this.hot.get(key)?.state;
+  }
+
+  /** One of the entity's open windows closed; when it was the last, pack the state back (most recent end of the LRU). */
+  release(key: string): void {
+    const h = this.hot.get(key);
+    if (!h) return;
+    h.openWindows -= 1;
+    if (h.openWindows > 0) return;
+    this.hot.delete(key);
+    this.entities.set(key, h.state.encode());
+  }
+
+  /** Forget idle entities older than the TTL (event time), then the least recently active beyond the cap. */
+  evict(idleTtlMs: number): number {
+    let n = 0;
+    const horizon = this.watermark.value - idleTtlMs;
+    for (const [key, bytes] of this.entities) {
+      const lastSeen = new DataView(bytes.buffer, bytes.byteOffset, 16).getFloat64(8, true);
+      if (lastSeen >= horizon) break;
+      this.entities.delete(key);
+      n++;
+    }
+    for (const key of this.entities.keys()) {
+      if (this.budget.count - n <= this.budget.max) break;
+      this.entities.delete(key);
+      n++;
+    }
+    this.budget.count -= n;
+    this.budget.evicted += n;
+    return n;
+  }
+
+  /** This partition's entities leave the engine (revoked partition). */
+  dispose(): void {
+    this.budget.count -= this.entityCount;
+    this.entities.clear();
+    this.hot.clear();
+    this.open.clear();
+  }
+
+  /** Where to resume consuming so every open window is rebuilt: its first offset, or after the last processed. */
+  resumeOffset(): bigint | null {
+    let min: bigint | null = null;
+    for (const windows of this.open.values()) for (const w of windows.values()) if (min === null || w.firstOffset < min) min = w.firstOffset;
+    if (min !== null) return min;
+    return this.lastProcessed === null ? null : this.lastProcessed + 1n;
+  }
+
+  adoptRestoredEntity(key: string, bytes: Uint8Array): void {
+    if (!this.entities.has(key)) this.budget.count += 1;
+    this.entities.set(key, bytes);
+  }
+}
