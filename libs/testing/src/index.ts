@@ -5,3 +5,4 @@ export * from './factories.js';
 export * from './contracts/store.contract.js';
 export * from './contracts/event-bus.contract.js';
 export * from './contracts/audit-store.contract.js';
+export * from './traffic/index.js';
