@@ -1,0 +1,251 @@
+/**
+ * Ingest end to end: raw gateway records on Kafka → raw-log consumer → parse/normalise → ClickHouse insert → publish.
+ *
+ *   npx tsx scripts/bench/ingest-e2e.ts [--records 300000] [--max-lag 8000] [--batch-max-events 5000] [--produce-chunk 8000]
+ *
+ * Needs the built workspaces (`npx tsc -b`; `npm run bench:ingest` does it). Infrastructure: KAFKA_BROKERS and
+ * CLICKHOUSE_URL, else VIGIL_TEST_KAFKA_BROKERS and VIGIL_TEST_CLICKHOUSE_URL, else `.infra/endpoints.env`, else it
+ * runs `deploy/local/up.sh` and reads that file.
+ *
+ * The consumer and the ClickHouse store run in this process, as in the ingest service, against a fresh raw topic and a
+ * fresh database. Records (six gateway formats in rotation, ~1 KB, every one a distinct request) are produced while the
+ * consumer runs, and the producer never gets more than --max-lag records ahead of what is stored: the local Kafka
+ * mock keeps only ~5 MiB per partition, so an unbounded backlog would be truncated before it is consumed. Published
+ * access events go to a topic of the run's own instead of the shared `vigil.access-events`, so a benchmark does not
+ * flood it.
+ *
+ * Prints events/s end to end (first record produced → last one stored), the consumer's own rate (first batch start →
+ * last batch stored), p50/p99 of the time to ingest one batch, the batch sizes and the peak RSS.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { TOPICS } from '@vigil/contracts';
+import { IngestRecords, type IngestOptions, type ParsedBatch, type RawRecord } from '@vigil/ingest/usecases/ingest-records/ingest-records.usecase';
+import { KafkaEventBus, type EventBus, type OutboundMessage } from '@vigil/platform';
+import { bulkRecord } from '../../test/fixtures/gateway-records.js';
+import { clickhouseCommand, clickhouseRows } from '../../test/fixtures/ingest-harness.js';
+import { startIngestPipeline } from '../../test/fixtures/ingest-pipeline.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
+const RECORDS = Number(args.get('records') ?? 300_000);
+const MAX_LAG = Number(args.get('max-lag') ?? 8_000);
+const BATCH_MAX_EVENTS = args.get('batch-max-events') ?? '5000';
+const PRODUCE_CHUNK = Number(args.get('produce-chunk') ?? 8_000);
+const TARGET_BYTES = 1_000;
+
+const REPO = resolve(import.meta.dirname, '../..');
+
+interface Endpoints {
+  kafka: string;
+  clickhouse: string;
+  /** Stops what this run started with deploy/local/up.sh (unless another test run holds a lease on it). */
+  release(): void;
+}
+
+/**
+ * The broker and ClickHouse to use. When it has to start them, it takes a lease in `.infra/leases` the way
+ * scripts/test.mjs does, and stops what it started at the end unless another run still holds a lease.
+ */
+function endpoints(): Endpoints {
+  const fromEnv = (k: string, c: string) => (process.env[k] && process.env[c] ? { kafka: process.env[k]!, clickhouse: process.env[c]!, release: () => undefined } : null);
+  const given = fromEnv('KAFKA_BROKERS', 'CLICKHOUSE_URL') ?? fromEnv('VIGIL_TEST_KAFKA_BROKERS', 'VIGIL_TEST_CLICKHOUSE_URL');
+  if (given) return given;
+  const leases = join(REPO, '.infra', 'leases');
+  mkdirSync(leases, { recursive: true });
+  const lease = join(leases, String(process.pid));
+  writeFileSync(lease, `${new Date().toISOString()} scripts/bench/ingest-e2e.ts\n`);
+  console.error('no KAFKA_BROKERS / CLICKHOUSE_URL given: deploy/local/up.sh');
+  const out = execFileSync('bash', [join(REPO, 'deploy/local/up.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const vars = new Map([...out.matchAll(/^(VIGIL_TEST_[A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!.trim()] as const));
+  const started = (/^STARTED:(.*)$/m.exec(out)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
+  return {
+    kafka: vars.get('VIGIL_TEST_KAFKA_BROKERS') ?? '',
+    clickhouse: vars.get('VIGIL_TEST_CLICKHOUSE_URL') ?? '',
+    release: () => {
+      rmSync(lease, { force: true });
+      const others = readdirSync(leases).filter((pid) => {
+        try {
+          process.kill(Number(pid), 0);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      if (started.length === 0) return;
+      if (others.length) console.error(`leaving ${started.join(', ')} running: runs ${others.join(', ')} hold leases`);
+      else execFileSync('bash', [join(REPO, 'deploy/local/down.sh'), ...started], { stdio: 'inherit' });
+    },
+  };
+}
+
+/** Publishes `from` topics under other names (the access events of this run go to a topic of its own). */
+class RenamingBus implements EventBus {
+  readonly kind: EventBus['kind'];
+  /** Time spent in publish, ms (for the breakdown). */
+  publishMs = 0;
+  constructor(
+    private readonly inner: EventBus,
+    private readonly rename: Record<string, string>,
+  ) {
+    this.kind = inner.kind;
+  }
+  async publish(topic: string, messages: OutboundMessage[]): Promise<void> {
+    const t0 = performance.now();
+    try {
+      await this.inner.publish(this.rename[topic] ?? topic, messages);
+    } finally {
+      this.publishMs += performance.now() - t0;
+    }
+  }
+  subscribe(...a: Parameters<EventBus['subscribe']>) {
+    return this.inner.subscribe(...a);
+  }
+  health() {
+    return this.inner.health();
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+/** Pad JSON records with a trace field to ~1 KB, as gateways that log a few extra headers do. */
+function sized(raw: string): string {
+  if (raw[0] !== '{' || raw.length >= TARGET_BYTES) return raw;
+  const pad = 'f'.repeat(Math.max(0, TARGET_BYTES - raw.length - 20));
+  return `${raw.slice(0, -1)},"x_trace":"${pad}"}`;
+}
+
+const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+
+async function main(): Promise<void> {
+  const { kafka, clickhouse, release } = endpoints();
+  const run = `${Date.now().toString(36)}_${process.pid}`;
+  const database = `bench_ingest_${run}`;
+  const rawTopic = `bench-ingest-raw-${run}`;
+  const eventsTopic = `bench-ingest-events-${run}`;
+  console.log(`ingest e2e benchmark: ${RECORDS} records, broker ${kafka}, ClickHouse ${clickhouse}, max lag ${MAX_LAG}, batch max ${BATCH_MAX_EVENTS}`);
+
+  const batchMs: number[] = [];
+  const batchSizes: number[] = [];
+  let stored = 0;
+  let accepted = 0;
+  let rejected = 0;
+  let firstBatchAt = 0;
+  let lastStoredAt = 0;
+  let parseMs = 0;
+  let persistMs = 0;
+  class TimedIngest extends IngestRecords {
+    override parse(records: readonly RawRecord[], options: IngestOptions): ParsedBatch {
+      const t0 = performance.now();
+      const batch = super.parse(records, options);
+      parseMs += performance.now() - t0;
+      return batch;
+    }
+    override async persist(batch: ParsedBatch): Promise<void> {
+      const t0 = performance.now();
+      await super.persist(batch);
+      persistMs += performance.now() - t0;
+    }
+    override async execute(records: readonly RawRecord[], options: IngestOptions): Promise<ParsedBatch> {
+      const t0 = performance.now();
+      if (firstBatchAt === 0) firstBatchAt = t0;
+      const batch = await super.execute(records, options);
+      lastStoredAt = performance.now();
+      batchMs.push(lastStoredAt - t0);
+      batchSizes.push(records.length);
+      stored += records.length;
+      accepted += batch.events.length;
+      rejected += batch.deadLetters.length;
+      return batch;
+    }
+  }
+
+  let renaming: RenamingBus | undefined;
+  let peakRss = 0;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  const pipeline = await startIngestPipeline(
+    {
+      VIGIL_MODE: 'distributed',
+      KAFKA_BROKERS: kafka,
+      KAFKA_CLIENT_ID: `bench-ingest-${run}`,
+      KAFKA_GROUP_PREFIX: `bench-ingest-${run}`,
+      CLICKHOUSE_URL: clickhouse,
+      CLICKHOUSE_DATABASE: database,
+      REDIS_URL: 'redis://127.0.0.1:1', // not used by ingest; required by the distributed-mode config check
+      VIGIL_HASH_KEY: 'bench-ingest-hash-key-0123456789',
+      VIGIL_TENANT: 'bench',
+      VIGIL_RAW_LOGS_TOPIC: rawTopic,
+      VIGIL_DLQ_TOPIC: `bench-ingest-dlq-${run}`,
+      VIGIL_INGEST_BATCH_MAX_EVENTS: BATCH_MAX_EVENTS,
+      LOG_LEVEL: 'warn',
+    },
+    {
+      publishVia: (bus) => (renaming = new RenamingBus(bus, { [TOPICS.accessEvents]: eventsTopic })),
+      makeIngest: (s, b, c, cfg, m) => new TimedIngest(s, b, c, cfg, m),
+    },
+  );
+  const producer = new KafkaEventBus({ brokers: kafka.split(','), clientId: `bench-ingest-producer-${run}` });
+  try {
+    const base = Date.now() - 120_000;
+    let bytes = 0;
+    let produced = 0;
+    let produceWaitMs = 0;
+    const t0 = performance.now();
+    while (produced < RECORDS) {
+      const n = Math.min(PRODUCE_CHUNK, RECORDS - produced);
+      const chunk = Array.from({ length: n }, (_, i) => {
+        const value = sized(bulkRecord(produced + i, base).raw);
+        bytes += value.length;
+        return { key: null, value };
+      });
+      while (produced - stored > MAX_LAG) {
+        const w = performance.now();
+        await new Promise((r) => setTimeout(r, 5));
+        produceWaitMs += performance.now() - w;
+      }
+      await producer.publish(rawTopic, chunk);
+      produced += n;
+    }
+    const producedAt = performance.now();
+    let progress = { stored, at: Date.now() };
+    while (stored < RECORDS) {
+      if (stored !== progress.stored) progress = { stored, at: Date.now() };
+      if (Date.now() - progress.at > 30_000) {
+        throw new Error(
+          `stuck at ${stored} of ${RECORDS} records stored for 30 s: records were probably dropped by the broker's retention (lower --max-lag or --produce-chunk)`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const seconds = (lastStoredAt - t0) / 1000;
+    const consumerSeconds = (lastStoredAt - firstBatchAt) / 1000;
+    const [ch] = await clickhouseRows<{ ids: number }>(clickhouse, `SELECT uniqExact(id) AS ids FROM ${database}.access_events`);
+    const sortedMs = [...batchMs].sort((a, b) => a - b);
+    const sortedSizes = [...batchSizes].sort((a, b) => a - b);
+    const rss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
+    console.log(
+      [
+        `records          ${RECORDS} (${(bytes / RECORDS).toFixed(0)} B average, ${(bytes / 1024 / 1024).toFixed(1)} MiB)`,
+        `accepted         ${accepted}, dead-lettered ${rejected}; distinct ids in ClickHouse ${ch?.ids}`,
+        `end to end       ${(RECORDS / seconds).toFixed(0)} events/s (${seconds.toFixed(2)} s, first produced → last stored)`,
+        `consumer         ${(RECORDS / consumerSeconds).toFixed(0)} events/s (${consumerSeconds.toFixed(2)} s, first batch → last stored)`,
+        `producer         done after ${((producedAt - t0) / 1000).toFixed(2)} s, ${(produceWaitMs / 1000).toFixed(2)} s of it held back by the lag bound`,
+        `batches          ${batchMs.length}; size p50 ${quantile(sortedSizes, 0.5)}, max ${sortedSizes[sortedSizes.length - 1]}`,
+        `batch latency    p50 ${quantile(sortedMs, 0.5).toFixed(1)} ms, p99 ${quantile(sortedMs, 0.99).toFixed(1)} ms, max ${sortedMs[sortedMs.length - 1]?.toFixed(1)} ms`,
+        `time in batches  parse ${(parseMs / 1000).toFixed(2)} s, store ${((persistMs - (renaming?.publishMs ?? 0)) / 1000).toFixed(2)} s, publish ${((renaming?.publishMs ?? 0) / 1000).toFixed(2)} s`,
+        `peak RSS         ${(rss / 1024 / 1024).toFixed(0)} MiB`,
+      ].join('\n'),
+    );
+    if (Number(ch?.ids) !== accepted) throw new Error(`ClickHouse holds ${ch?.ids} distinct events, expected ${accepted}`);
+  } finally {
+    clearInterval(sampler);
+    await pipeline.stop().catch((e: unknown) => console.error('stopping the pipeline:', e));
+    await producer.close();
+    await clickhouseCommand(clickhouse, `DROP DATABASE IF EXISTS ${database}`).catch(() => undefined);
+    release();
+  }
+}
+
+await main();
