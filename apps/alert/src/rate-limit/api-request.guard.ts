@@ -1,11 +1,8 @@
 import { ForbiddenException, HttpException, Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Scope } from '@vigil/contracts';
-import { ApiKeyAuthenticator, presentedKey, type Principal } from '@vigil/platform';
+import { ApiKeyAuthenticator, SCOPES_KEY, presentedKey, type Principal } from '@vigil/platform';
 import { RATE_LIMITER, type RateLimiter } from './rate-limiter.js';
-
-/** Metadata key of `@RequireScopes` (libs/platform/src/auth/api-key.guard.ts). */
-const SCOPES_KEY = 'vigil:scopes';
 
 interface ApiRequest {
   path?: string;

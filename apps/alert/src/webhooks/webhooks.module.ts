@@ -4,6 +4,7 @@ import { AuditModule } from '../audit/audit.module.js';
 import { SsrfGuard } from './ssrf-guard.js';
 import { SubscriptionCache } from './subscription-cache.js';
 import { WebhookDeliveryWorker } from './webhook-delivery.worker.js';
+import { IncidentEventsConsumer } from './incident-events.consumer.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 import { WebhooksController } from './webhooks.controller.js';
 import { WebhooksService } from './webhooks.service.js';
@@ -25,6 +26,7 @@ import { WebhooksService } from './webhooks.service.js';
     WebhookDispatcher,
     WebhooksService,
     WebhookDeliveryWorker,
+    IncidentEventsConsumer,
   ],
   exports: [WebhookDispatcher],
 })

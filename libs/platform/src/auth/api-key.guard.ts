@@ -15,7 +15,7 @@ import { CLOCK, type Clock } from '../clock/clock.js';
 import { STORE, type Store } from '../ports/store.js';
 import { ApiKeyAuthenticator, type Principal } from './api-key-authenticator.js';
 
-const SCOPES_KEY = 'vigil:scopes';
+export const SCOPES_KEY = 'vigil:scopes';
 
 /** Marks a route as requiring an API key with these scopes (admin implies all). */
 export const RequireScopes = (...scopes: Scope[]) => SetMetadata(SCOPES_KEY, scopes);
