@@ -76,15 +76,16 @@ async function main(): Promise<void> {
   const durationMs = Math.round(o.minutes * 60_000);
   const hour = 3_600_000;
   const start = o.start ?? Math.floor(Date.now() / hour) * hour - durationMs;
-  let plan: TrafficPlan;
-  try {
-    plan = new TrafficPlan({
-      seed: o.seed, start, durationMs, rps: o.rps, attacks: o.attacks, format: o.format, tenant: o.tenant, ipCount: o.ips, tokenCount: o.tokens,
-      diurnal: o.diurnal, utcOffsetHours: o.utcOffset,
-    });
-  } catch (err) {
-    program.error(`error: ${(err as Error).message}`);
-  }
+  const plan = ((): TrafficPlan => {
+    try {
+      return new TrafficPlan({
+        seed: o.seed, start, durationMs, rps: o.rps, attacks: o.attacks, format: o.format, tenant: o.tenant, ipCount: o.ips, tokenCount: o.tokens,
+        diurnal: o.diurnal, utcOffsetHours: o.utcOffset,
+      });
+    } catch (err) {
+      return program.error(`error: ${(err as Error).message}`);
+    }
+  })();
   process.stderr.write(`gen-traffic: seed ${o.seed}, ${new Date(start).toISOString()} + ${o.minutes} min, ${o.rps} rps, ${o.format}, ${plan.labels.length} attacks${o.start === undefined ? ` (pass --start ${start} to reproduce)` : ''}\n`);
 
   const toStdout = o.out === undefined || o.out === '-';
