@@ -49,6 +49,8 @@ export const EnvSchema = z
     /** Consumed raw-log topic (Kafka source). */
     VIGIL_RAW_LOGS_TOPIC: z.string().min(1).default('vigil.access-logs.raw'),
     VIGIL_DLQ_TOPIC: z.string().min(1).default('vigil.access-logs.dlq'),
+    /** Normalised events out of ingest, into the detector. */
+    VIGIL_ACCESS_EVENTS_TOPIC: z.string().min(1).default('vigil.access-events'),
     /** Detector config file (YAML or JSON), validated at boot. */
     VIGIL_DETECTOR_CONFIG: z.string().min(1).default('config/detectors.yaml'),
     /** Event-time window length of the detector (ms). */
@@ -126,6 +128,7 @@ export interface VigilConfig {
     maxPendingEvents: number;
     rawTopic: string;
     dlqTopic: string;
+    accessEventsTopic: string;
   };
   detector: {
     configPath: string;
@@ -210,6 +213,7 @@ export function loadConfig(source: Record<string, string | undefined>): VigilCon
       maxPendingEvents: env.VIGIL_INGEST_MAX_PENDING_EVENTS,
       rawTopic: env.VIGIL_RAW_LOGS_TOPIC,
       dlqTopic: env.VIGIL_DLQ_TOPIC,
+      accessEventsTopic: env.VIGIL_ACCESS_EVENTS_TOPIC,
     },
     detector: {
       configPath: env.VIGIL_DETECTOR_CONFIG,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { TOPICS, accessEventKey, type AccessEvent, type DeadLetter, type LogFormat } from '@vigil/contracts';
+import { accessEventKey, type AccessEvent, type DeadLetter, type LogFormat } from '@vigil/contracts';
 import {
   CLOCK,
   EVENT_BUS,
@@ -114,7 +114,7 @@ export class IngestRecords {
       const chunk = batch.events.slice(i, i + max);
       await this.store.accessEvents.insert(chunk);
       await this.bus.publish(
-        TOPICS.accessEvents,
+        this.config.ingest.accessEventsTopic,
         chunk.map((e) => ({ key: accessEventKey(e), value: JSON.stringify(e) })),
       );
     }
