@@ -141,6 +141,12 @@ async function main(): Promise<void> {
   process.stderr.write(`gen-traffic: ${total} records (${attack} attack) in ${((Date.now() - t0) / 1000).toFixed(1)} s${o.out && !toStdout ? ` -> ${o.out}` : ''}${o.labels ? `, labels -> ${o.labels}` : ''}\n`);
 }
 
+// `gen-traffic … | head` closes stdout early: stop quietly.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 main().catch((err: unknown) => {
   process.stderr.write(`gen-traffic: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
