@@ -33,7 +33,7 @@ export interface CheckpointMeta {
 
 export function encodeCheckpoint(state: PartitionState): { bytes: Uint8Array; meta: CheckpointMeta } {
   const entries: [string, Uint8Array][] = [];
-  for (const [k, v] of state.entities) entries.push([k, v]);
+  for (const [k, v] of state.idleEntries()) entries.push([k, v]);
   for (const [k, h] of state.hot) entries.push([k, h.state.encode()]);
   const resume = state.resumeOffset();
   const header: Header = {
@@ -91,7 +91,7 @@ export function decodeCheckpoint(engine: DetectionEngine, bytes: Uint8Array): { 
     off += kl;
     const vl = buf.readUInt32LE(off);
     off += 4;
-    state.adoptRestoredEntity(key, new Uint8Array(buf.subarray(off, off + vl)));
+    state.adoptRestoredEntity(key, buf.subarray(off, off + vl));
     off += vl;
   }
   return { state, meta: { resumeOffset: header.resumeOffset, lastProcessed: header.lastProcessed, entities: header.entities } };

@@ -151,7 +151,7 @@ export class DetectionEngine {
   inspect(state: PartitionState, tenant: string, type: EntityType, entity: string, metric: MetricName, windowStart: number, observed = 0): (Evaluation & { windows: number }) | null {
     const key = entityKey(tenant, type, entity);
     const hot = state.hotState(key);
-    const packed = state.entities.get(key);
+    const packed = state.idle(key);
     if (!hot && !packed) return null;
     const s = hot ?? (packed ? EntityState.decode(type, packed) : null);
     const b = s?.peek(metric);

@@ -2,6 +2,7 @@ import type { EntityType } from '@vigil/contracts';
 import { PopulationBaseline } from '../detection/baseline.js';
 import { Watermark, type WindowAggregate } from '../detection/window.js';
 import { EntityState } from './entity-state.js';
+import { SlabPool } from './slab-pool.js';
 
 /** One entity's open window on this partition. */
 export interface OpenWindow {
@@ -42,8 +43,9 @@ export function typeOfKey(key: string): EntityType {
  * the bookkeeping a checkpoint needs (offsets, anomaly ids already fired, dedup high-water marks of re-keyed input).
  */
 export class PartitionState {
-  /** Idle entities, least recently closed first (Map order is the LRU order). */
-  readonly entities = new Map<string, Uint8Array>();
+  /** Idle entities → slab handles, least recently closed first (Map order is the LRU order). */
+  private readonly entities = new Map<string, number>();
+  private readonly pool = new SlabPool();
   /** Entities with at least one open window, decoded; packed back into `entities` when their last window closes. */
   readonly hot = new Map<string, { state: EntityState; openWindows: number }>();
   readonly population = new Map<string, PopulationBaseline>();
@@ -90,11 +92,12 @@ export class PartitionState {
       h.openWindows += 1;
       return h.state;
     }
-    const packed = this.entities.get(key);
+    const handle = this.entities.get(key);
     let state: EntityState;
-    if (packed) {
+    if (handle !== undefined) {
       this.entities.delete(key);
-      state = EntityState.decode(type, packed);
+      state = EntityState.decode(type, this.pool.get(handle));
+      this.pool.free(handle);
     } else {
       state = new EntityState(type, windowStart);
       this.budget.count += 1;
@@ -114,22 +117,40 @@ export class PartitionState {
     h.openWindows -= 1;
     if (h.openWindows > 0) return;
     this.hot.delete(key);
-    this.entities.set(key, h.state.encode());
+    this.entities.set(flat(key), this.pool.store(h.state.encode()));
+  }
+
+  /** An idle entity's packed state (a view: copy it to keep it). */
+  idle(key: string): Uint8Array | undefined {
+    const handle = this.entities.get(key);
+    return handle === undefined ? undefined : this.pool.get(handle);
+  }
+
+  /** Idle entities in LRU order, packed (views into the slabs). */
+  *idleEntries(): IterableIterator<[string, Uint8Array]> {
+    for (const [key, handle] of this.entities) yield [key, this.pool.get(handle)];
+  }
+
+  get idleCount(): number {
+    return this.entities.size;
   }
 
   /** Forget idle entities older than the TTL (event time), then the least recently active beyond the cap. */
   evict(idleTtlMs: number): number {
     let n = 0;
     const horizon = this.watermark.value - idleTtlMs;
-    for (const [key, bytes] of this.entities) {
+    for (const [key, handle] of this.entities) {
+      const bytes = this.pool.get(handle);
       const lastSeen = new DataView(bytes.buffer, bytes.byteOffset, 16).getFloat64(8, true);
       if (lastSeen >= horizon) break;
       this.entities.delete(key);
+      this.pool.free(handle);
       n++;
     }
-    for (const key of this.entities.keys()) {
+    for (const [key, handle] of this.entities) {
       if (this.budget.count - n <= this.budget.max) break;
       this.entities.delete(key);
+      this.pool.free(handle);
       n++;
     }
     this.budget.count -= n;
@@ -154,7 +175,17 @@ export class PartitionState {
   }
 
   adoptRestoredEntity(key: string, bytes: Uint8Array): void {
-    if (!this.entities.has(key)) this.budget.count += 1;
-    this.entities.set(key, bytes);
+    const old = this.entities.get(key);
+    if (old === undefined) this.budget.count += 1;
+    else this.pool.free(old);
+    this.entities.set(flat(key), this.pool.store(bytes));
   }
+}
+
+/**
+ * Keys built by concatenation are V8 cons strings (a tree of parts, ≈ 100 extra bytes); an idle entity keeps its key
+ * for days, so store a flat copy. The JSON round trip is exact (lone surrogates included).
+ */
+function flat(key: string): string {
+  return JSON.parse(JSON.stringify(key)) as string;
 }
