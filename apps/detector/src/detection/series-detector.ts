@@ -47,6 +47,7 @@ export interface SeriesDetectorOptions {
   detectors: number;
 }
 
+/** Tuned on NAB (scripts/nab/RESULTS.md, run 26); the same values run for every series. */
 export const DEFAULT_SERIES_OPTIONS: Readonly<SeriesDetectorOptions> = {
   probation: 750,
   restPeriod: 150,
@@ -54,15 +55,15 @@ export const DEFAULT_SERIES_OPTIONS: Readonly<SeriesDetectorOptions> = {
   levelWindow: 6,
   shortWindow: 4,
   surpriseHalfLife: 500,
-  fireScore: 0.5,
-  restDamping: 0.5,
+  fireScore: 0.25,
+  restDamping: 0.2,
   statsEvery: 1,
-  likelihood: 1,
+  likelihood: 2,
   seasonal: 1,
   seasonalAlpha: 0.3,
   beyondWeight: 1,
-  maxDecay: 8,
-  detectors: 31,
+  maxDecay: 1,
+  detectors: 29,
 };
 
 const CAP_DECADES = 40;
@@ -121,6 +122,50 @@ class RingStats {
   }
 }
 
+/**
+ * Exponentially decayed histogram of a non-negative statistic: ln of the share of its past values at or above a
+ * new one, with extra decades for going beyond the largest value remembered.
+ */
+class EmpiricalTail {
+  private readonly hist = new Float64Array(HIST_BINS);
+  private total = 0;
+  private max = 0;
+  private seen = 0;
+
+  constructor(
+    private readonly keep: number,
+    private readonly maxKeep: number,
+    private readonly beyondWeight: number,
+  ) {}
+
+  logSf(v: number): number {
+    if (this.total < 10) return 0;
+    const bin = Math.min(HIST_BINS - 1, Math.floor(v / HIST_STEP));
+    let above = 0;
+    if (bin < HIST_BINS / 2) {
+      let below = 0;
+      for (let b = 0; b < bin; b++) below += this.hist[b] as number;
+      above = this.total - below;
+    } else for (let b = bin; b < HIST_BINS; b++) above += this.hist[b] as number;
+    const share = Math.max(above, 0.5) / (this.total + 1);
+    return Math.log(Math.min(1, share)) - Math.max(0, v - this.max) * Math.LN10 * this.beyondWeight;
+  }
+
+  record(v: number): void {
+    if (++this.seen % 64 === 0) {
+      const f = Math.pow(this.keep, 64);
+      let total = 0;
+      for (let b = 0; b < HIST_BINS; b++) total += this.hist[b] = (this.hist[b] as number) * f;
+      this.total = total;
+      this.max *= Math.pow(this.maxKeep, 64);
+    }
+    const bin = Math.min(HIST_BINS - 1, Math.floor(Math.min(v, CAP_DECADES) / HIST_STEP));
+    this.hist[bin] = (this.hist[bin] as number) + 1;
+    this.total += 1;
+    if (v > this.max) this.max = v;
+  }
+}
+
 export class SeriesDetector {
   private readonly o: SeriesDetectorOptions;
   private readonly values: RingStats;
@@ -133,6 +178,9 @@ export class SeriesDetector {
   private prev = NaN;
   private lastFire = -Infinity;
   private recentScores: Float64Array | undefined;
+  private readonly tails: EmpiricalTail[];
+  private readonly surpriseTail: EmpiricalTail;
+  private readonly zs = new Float64Array(5);
   private readonly residuals: RingStats;
   private readonly recentResiduals: Float64Array;
   private slotLevel: Float64Array | undefined;
@@ -149,6 +197,10 @@ export class SeriesDetector {
     this.surprises = new Float64Array(this.o.shortWindow);
     this.surpriseAlpha = alphaForHalfLife(this.o.surpriseHalfLife);
     this.residuals = new RingStats(this.o.historySize);
+    const keep = 1 - this.surpriseAlpha;
+    const maxKeep = Math.pow(keep, this.o.maxDecay);
+    this.tails = Array.from({ length: 5 }, () => new EmpiricalTail(keep, maxKeep, this.o.beyondWeight));
+    this.surpriseTail = new EmpiricalTail(keep, maxKeep, this.o.beyondWeight);
     this.recentResiduals = new Float64Array(this.o.levelWindow).fill(NaN);
   }
 
@@ -178,35 +230,6 @@ export class SeriesDetector {
     return residual;
   }
 
-  private readonly hist = new Float64Array(HIST_BINS);
-  private histTotal = 0;
-  private histMax = 0;
-
-  /** ln of the decayed share of past short-window surprise at or above `v`, extrapolated past the maximum. */
-  private empiricalLogSf(v: number): number {
-    if (this.histTotal < 10) return 0;
-    const bin = Math.min(HIST_BINS - 1, Math.floor(v / HIST_STEP));
-    let above = 0;
-    for (let b = bin; b < HIST_BINS; b++) above += this.hist[b] as number;
-    const share = Math.max(above, 0.5) / (this.histTotal + 1);
-    const beyond = Math.max(0, v - this.histMax);
-    return Math.log(share) - beyond * Math.LN10 * this.o.beyondWeight;
-  }
-
-  private recordSurprise(v: number): void {
-    const keep = 1 - this.surpriseAlpha;
-    if (this.step % 64 === 0) {
-      const f = Math.pow(keep, 64);
-      for (let b = 0; b < HIST_BINS; b++) this.hist[b] = (this.hist[b] as number) * f;
-      this.histTotal *= f;
-      this.histMax *= Math.pow(keep, 64 / this.o.maxDecay);
-    }
-    const bin = Math.min(HIST_BINS - 1, Math.floor(v / HIST_STEP));
-    this.hist[bin] = (this.hist[bin] as number) + 1;
-    this.histTotal += 1;
-    if (v > this.histMax) this.histMax = v;
-  }
-
   /** Feed the next value; returns its anomaly score in [0, 1]. */
   next(x: number, t = NaN): number {
     const o = this.o;
@@ -225,20 +248,30 @@ export class SeriesDetector {
       let level = 0;
       let k = 0;
       for (const v of this.recent) if (v === v) ((level += v), k++);
-      const d = o.detectors;
-      let logP = 0;
-      if (d & 1) logP = Math.min(logP, normalLogSf(Math.abs(this.values.z(x))));
-      if (d & 2) logP = Math.min(logP, normalLogSf(Math.abs(this.diffs.z(diff))));
-      if (d & 4) logP = Math.min(logP, normalLogSf(Math.abs(this.values.z(level / k))));
+      const zs = this.zs.fill(NaN);
+      zs[0] = Math.abs(this.values.z(x));
+      zs[1] = Math.abs(this.diffs.z(diff));
+      zs[2] = Math.abs(this.values.z(level / k));
       if (residual === residual && this.residuals.count >= 8) {
         if (i % o.statsEvery === 0) this.residuals.refresh();
         let rl = 0;
         let rk = 0;
         for (const v of this.recentResiduals) if (v === v) ((rl += v), rk++);
-        if (d & 8) logP = Math.min(logP, normalLogSf(Math.abs(this.residuals.z(residual))));
-        if (d & 16) logP = Math.min(logP, normalLogSf(Math.abs(this.residuals.z(rl / rk))));
+        zs[3] = Math.abs(this.residuals.z(residual));
+        zs[4] = Math.abs(this.residuals.z(rl / rk));
       }
-      logP += Math.log(5);
+      let logP = 0;
+      let used = 0;
+      for (let j = 0; j < 5; j++) {
+        const z = zs[j] as number;
+        if (!((o.detectors >> j) & 1) || z !== z) continue;
+        used++;
+        // mode 3: each detector judged against its own history first (heavy tails of one do not dominate)
+        const lp = o.likelihood === 3 ? this.tails[j]!.logSf(Math.min(z, CAP_DECADES)) : normalLogSf(z);
+        if (o.likelihood === 3) this.tails[j]!.record(z);
+        if (lp < logP) logP = lp;
+      }
+      logP += Math.log(Math.max(1, used));
       decades = Math.min(CAP_DECADES, Math.max(0, -logP / Math.LN10));
     }
     this.values.push(x);
@@ -254,9 +287,9 @@ export class SeriesDetector {
     const m = this.surpriseMoments;
     const sd = Math.sqrt(m.variance) + 0.1;
     let logP: number;
-    if (o.likelihood === 2) {
-      logP = this.empiricalLogSf(short);
-      this.recordSurprise(short);
+    if (o.likelihood >= 2) {
+      logP = this.surpriseTail.logSf(short);
+      this.surpriseTail.record(short);
     } else logP = o.likelihood ? (i > o.shortWindow ? normalLogSf((short - m.mean) / sd) : 0) : -decades * Math.LN10;
     this.surpriseMoments = ewmaStep(m, decades, this.surpriseAlpha, i);
 
