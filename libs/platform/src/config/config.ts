@@ -65,7 +65,6 @@ export const EnvSchema = z
     VIGIL_DETECTOR_CHECKPOINT_INTERVAL_MS: positiveInt.default(300_000),
     /** ... or every this many events, whichever comes first. */
     VIGIL_DETECTOR_CHECKPOINT_EVERY_EVENTS: positiveInt.default(200_000),
-    VIGIL_DETECTOR_ACCESS_EVENTS_TOPIC: z.string().min(1).default('vigil.access-events'),
     VIGIL_DETECTOR_REKEY_TOPIC: z.string().min(1).default('vigil.detector.rekeyed'),
     VIGIL_DETECTOR_ANOMALIES_TOPIC: z.string().min(1).default('vigil.anomalies'),
     /** Webhook targets may resolve to loopback/private/link-local/… addresses (SSRF guard off). */
@@ -223,7 +222,8 @@ export function loadConfig(source: Record<string, string | undefined>): VigilCon
       idleTtlMs: env.VIGIL_DETECTOR_IDLE_TTL_MS,
       checkpointIntervalMs: env.VIGIL_DETECTOR_CHECKPOINT_INTERVAL_MS,
       checkpointEveryEvents: env.VIGIL_DETECTOR_CHECKPOINT_EVERY_EVENTS,
-      accessEventsTopic: env.VIGIL_DETECTOR_ACCESS_EVENTS_TOPIC,
+      /** The topic ingest publishes to (one variable, so the two services cannot disagree). */
+      accessEventsTopic: env.VIGIL_ACCESS_EVENTS_TOPIC,
       rekeyTopic: env.VIGIL_DETECTOR_REKEY_TOPIC,
       anomaliesTopic: env.VIGIL_DETECTOR_ANOMALIES_TOPIC,
     },
