@@ -25,3 +25,6 @@ export * from './bus/in-process-event-bus.js';
 export * from './bus/kafka-event-bus.js';
 export * from './bus/retry-delay.js';
 export * from './nest/body-parsers.js';
+export * from './clickhouse/sql.js';
+/** Type only: the ClickHouse adapter (and @clickhouse/client) loads lazily via runtime/adapters.ts or '@vigil/platform/clickhouse/clickhouse-store.js'. */
+export type { ClickHouseStore, ClickHouseStoreOptions } from './clickhouse/clickhouse-store.js';
