@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { Anomaly, TOPICS, validate } from '@vigil/contracts';
+import { Anomaly, validate } from '@vigil/contracts';
 import { EVENT_BUS, LOGGER, VIGIL_CONFIG, type EventBus, type InboundMessage, type Subscription, type VigilConfig } from '@vigil/platform';
 import type { Logger } from 'pino';
 import { ProcessAnomalies } from '../incidents/process-anomalies.usecase.js';
@@ -8,11 +8,11 @@ export interface AnomalyConsumerOptions {
   topic: string;
   groupId: string;
 }
-/** Optional override of topic / consumer group (tests); default `vigil.anomalies`, group `<prefix>-alert`. */
+/** Optional override of topic / consumer group (tests); default the detector's anomalies topic, group `<prefix>-alert`. */
 export const ANOMALY_CONSUMER_OPTIONS = Symbol('ANOMALY_CONSUMER_OPTIONS');
 
 /**
- * Consumes `vigil.anomalies` in batches. Offsets commit only after the batch is grouped and stored; a failure throws
+ * Consumes the anomalies topic (`vigil.anomalies` unless VIGIL_DETECTOR_ANOMALIES_TOPIC says otherwise) in batches. Offsets commit only after the batch is grouped and stored; a failure throws
  * and the bus redelivers (processing is idempotent by anomaly id). Malformed messages are logged and skipped.
  */
 @Injectable()
@@ -29,7 +29,9 @@ export class AnomaliesConsumer implements OnApplicationBootstrap, OnModuleDestro
     @Optional() @Inject(ANOMALY_CONSUMER_OPTIONS) options?: AnomalyConsumerOptions,
   ) {
     this.log = logger.child({ component: 'anomalies-consumer' });
-    this.options = options ?? { topic: TOPICS.anomalies, groupId: `${config.bus.kind === 'kafka' ? config.bus.groupPrefix : 'vigil'}-alert` };
+    // The topic the detector publishes on (VIGIL_DETECTOR_ANOMALIES_TOPIC, default vigil.anomalies): one setting, so the
+    // two ends cannot disagree.
+    this.options = options ?? { topic: config.detector.anomaliesTopic, groupId: `${config.bus.kind === 'kafka' ? config.bus.groupPrefix : 'vigil'}-alert` };
   }
 
   async onApplicationBootstrap(): Promise<void> {
