@@ -1,4 +1,4 @@
-import { InProcessEventBus, KafkaEventBus } from '@vigil/platform';
+import { InProcessEventBus, KafkaEventBus, MetricsService, registerConsumerLagMetric, type InboundMessage } from '@vigil/platform';
 import { eventBusContract, testEndpoints, uniqueName, waitFor } from '@vigil/testing';
 
 const KAFKA_PARTITIONS = 4; // what the Kafka-protocol broker gives an auto-created topic
@@ -28,6 +28,40 @@ describe(KafkaEventBus.name, () => {
       await bus.close();
     }
   }, 30_000);
+
+  it('reports vigil_consumer_lag from the fetched high watermark: the backlog while a batch is held, 0 once committed', async () => {
+    const bus = new KafkaEventBus({ brokers: testEndpoints().kafkaBrokers, clientId: uniqueName('vigil-test'), logger: quiet });
+    const metrics = new MetricsService('ingest');
+    registerConsumerLagMetric(metrics, bus);
+    const topic = uniqueName('bus_lag');
+    const groupId = uniqueName('g_lag');
+    const lagLines = async () => (await metrics.render()).split('\n').filter((l) => l.startsWith('vigil_consumer_lag{'));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const seen: InboundMessage[] = [];
+    try {
+      // one key: all 30 on one partition, published before the group joins
+      await bus.publish(topic, Array.from({ length: 30 }, (_, i) => ({ key: 'tenant|203.0.113.7', value: String(i) })));
+      const sub = await bus.subscribe({ topic, groupId, maxBatchSize: 10 }, async (batch) => {
+        await released;
+        seen.push(...batch);
+      });
+      const held = await waitFor(async () => {
+        const lines = await lagLines();
+        return lines.length === 1 ? lines[0] : undefined;
+      }, { what: 'a lag sample for the held partition', timeoutMs: 60_000 });
+      expect(held).toContain(`topic="${topic}"`);
+      expect(held).toContain(`group="${groupId}"`);
+      expect(held).toMatch(/ 30$/);
+      release();
+      await waitFor(async () => seen.length === 30 && (await lagLines()).every((l) => / 0$/.test(l)), { what: 'lag 0 after the commit', timeoutMs: 60_000 });
+      await sub.close();
+      expect(await lagLines()).toEqual([]);
+    } finally {
+      release();
+      await bus.close();
+    }
+  }, 90_000);
 
   it('bridges kafkajs warnings to the given logger', async () => {
     const lines: string[] = [];

@@ -28,3 +28,4 @@ export * from './nest/body-parsers.js';
 export * from './clickhouse/sql.js';
 /** Type only: the ClickHouse adapter (and @clickhouse/client) loads lazily via runtime/adapters.ts or '@vigil/platform/clickhouse/clickhouse-store.js'. */
 export type { ClickHouseStore, ClickHouseStoreOptions } from './clickhouse/clickhouse-store.js';
+export * from './bus/consumer-lag.js';

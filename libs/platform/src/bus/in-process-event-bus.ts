@@ -11,6 +11,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../ports/event-bus.js';
+import type { ConsumerLagSample, ConsumerLagSource } from './consumer-lag.js';
 import { partitionForKey } from './partitioner.js';
 import { abortableDelay, redeliveryDelay } from './retry-delay.js';
 
@@ -137,7 +138,7 @@ interface Member {
  * a batch (from one partition) is committed only after its handler resolves, and redelivered after a
  * backoff when it throws. Entries every group has committed past are dropped.
  */
-export class InProcessEventBus implements EventBus {
+export class InProcessEventBus implements EventBus, ConsumerLagSource {
   readonly kind = 'inprocess' as const;
   private readonly partitions: number;
   private readonly maxRetained: number;
@@ -230,6 +231,24 @@ export class InProcessEventBus implements EventBus {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.subscriptions].map((m) => this.closeMember(m)));
+  }
+
+  /**
+   * Lag of every partition of every group that has a member: entries after the group's committed offset (entries
+   * dropped by the retention cap no longer count).
+   */
+  consumerLag(): ConsumerLagSample[] {
+    const out: ConsumerLagSample[] = [];
+    for (const topic of this.topics.values()) {
+      for (const group of topic.groups.values()) {
+        if (!group.members.some((m) => m.active && !m.closing)) continue;
+        topic.logs.forEach((log, partition) => {
+          const next = Math.max(group.committed[partition]!, log.startOffset);
+          out.push({ topic: topic.name, partition, group: group.id, lag: Math.max(0, log.endOffset - next) });
+        });
+      }
+    }
+    return out;
   }
 
   /** Entries retained per partition of a topic (for tests and metrics). */

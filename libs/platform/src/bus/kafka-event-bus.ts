@@ -11,6 +11,7 @@ import type {
   Subscription,
 } from '../ports/event-bus.js';
 import type { BusLogger } from './in-process-event-bus.js';
+import { lagBetween, type ConsumerLagSample, type ConsumerLagSource } from './consumer-lag.js';
 import { abortableDelay, redeliveryDelay } from './retry-delay.js';
 
 const { Kafka, Partitioners, logLevel } = kafkajs;
@@ -34,7 +35,7 @@ const LOG_FIELDS = ['groupId', 'memberId', 'topic', 'partition', 'broker', 'node
  * committed by hand after the handler resolves, and a batch whose handler throws is fetched again after a
  * backoff (at-least-once).
  */
-export class KafkaEventBus implements EventBus {
+export class KafkaEventBus implements EventBus, ConsumerLagSource {
   readonly kind = 'kafka' as const;
   private readonly kafka: InstanceType<typeof Kafka>;
   /** Health probes use their own client without retries, so a dead broker fails fast and leaves no retry timers. */
@@ -115,6 +116,11 @@ export class KafkaEventBus implements EventBus {
     }
   }
 
+  /** Lag of every partition this process's subscriptions hold, from the high watermark of their last fetch. */
+  consumerLag(): ConsumerLagSample[] {
+    return [...this.subscriptions].flatMap((s) => s.consumerLag());
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all([...this.subscriptions].map((s) => s.close()));
@@ -170,6 +176,8 @@ class KafkaSubscription implements Subscription {
   private readonly failures = new Map<number, number>();
   /** Start offsets returned by onAssigned, applied (by a seek) before the partition's first batch is handled. */
   private readonly pendingSeeks = new Map<number, string>();
+  /** Per held partition: high watermark of the last fetched batch and the next offset to process (for consumerLag). */
+  private readonly lag = new Map<number, { highWatermark: string; next: string }>();
 
   constructor(
     kafka: InstanceType<typeof Kafka>,
@@ -196,6 +204,7 @@ class KafkaSubscription implements Subscription {
       // kafkajs leaves the group on a crash; a restart joins again and reports a fresh assignment.
       const held = [...this.assigned];
       this.assigned = new Set();
+      this.lag.clear();
       if (held.length) this.enqueueCallback('onRevoked', held);
     });
   }
@@ -221,12 +230,18 @@ class KafkaSubscription implements Subscription {
       } finally {
         const held = [...this.assigned];
         this.assigned = new Set();
+        this.lag.clear();
         if (held.length) this.enqueueCallback('onRevoked', held);
         await this.callbacks;
         this.onClosed();
       }
     })();
     return this.closed;
+  }
+
+  consumerLag(): ConsumerLagSample[] {
+    const group = this.options.groupId;
+    return [...this.lag].map(([partition, l]) => ({ topic: this.options.topic, partition, group, lag: lagBetween(l.highWatermark, l.next) }));
   }
 
   /** kafkajs only reports the new assignment after each join: revoked/assigned are diffs against the last one. */
@@ -237,6 +252,7 @@ class KafkaSubscription implements Subscription {
     for (const p of revoked) {
       this.failures.delete(p);
       this.pendingSeeks.delete(p);
+      this.lag.delete(p);
     }
     this.logger?.info({ topic: this.options.topic, groupId: this.options.groupId, partitions: [...now].sort((a, b) => a - b) }, 'kafka partitions assigned');
     if (revoked.length) this.enqueueCallback('onRevoked', revoked);
@@ -272,6 +288,8 @@ class KafkaSubscription implements Subscription {
     }
     const maxBatch = Math.max(1, this.options.maxBatchSize ?? DEFAULT_MAX_BATCH);
     const messages = batch.messages.map((m) => toInbound(topic, partition, m));
+    const lag = { highWatermark: batch.highWatermark, next: messages[0]?.offset ?? batch.highWatermark };
+    this.lag.set(partition, lag);
     const ctx: BatchContext = {
       topic,
       partition,
@@ -294,6 +312,7 @@ class KafkaSubscription implements Subscription {
       const next = (BigInt(last.offset) + 1n).toString();
       await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
       payload.resolveOffset(last.offset);
+      lag.next = next;
       this.failures.delete(partition);
     }
   }

@@ -10,6 +10,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { EVENT_BUS, type EventBus } from '../ports/event-bus.js';
 import { STORE, type Store } from '../ports/store.js';
 import { WORK_QUEUE, type RetryPolicy, type WorkQueue } from '../ports/work-queue.js';
+import { isConsumerLagSource, registerConsumerLagMetric } from '../bus/consumer-lag.js';
 import { createEventBus, createStore, createWorkQueue } from '../runtime/adapters.js';
 import { processConfig } from '../runtime/process-config.js';
 import { PlatformLifecycle } from './platform-lifecycle.js';
@@ -70,7 +71,16 @@ export class PlatformModule {
         inject: [VIGIL_CONFIG, LOGGER, CLOCK],
         useFactory: (config: VigilConfig, logger: Logger, clock: Clock): Promise<Store> => openStore(config, logger, clock),
       },
-      { provide: MetricsService, useFactory: () => new MetricsService(options.service) },
+      {
+        provide: MetricsService,
+        inject: [EVENT_BUS],
+        useFactory: (bus: EventBus): MetricsService => {
+          const metrics = new MetricsService(options.service);
+          // vigil_consumer_lag{topic,partition,group}: what the autoscalers read (deploy/k8s)
+          if (isConsumerLagSource(bus)) registerConsumerLagMetric(metrics, bus);
+          return metrics;
+        },
+      },
       {
         provide: HealthService,
         inject: [CLOCK, EVENT_BUS, STORE, { token: WORK_QUEUE, optional: true }],

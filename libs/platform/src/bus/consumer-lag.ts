@@ -1,0 +1,58 @@
+import { Gauge } from 'prom-client';
+import type { MetricsService } from '../metrics/metrics.service.js';
+
+/**
+ * Consumer lag: messages of a partition the group has not processed yet, i.e. the partition's high watermark (the
+ * offset the next produced message will get) minus the group's next offset to process (its committed offset).
+ *
+ * Each adapter reports what it knows without admin calls: the Kafka adapter remembers, per partition it is
+ * assigned, the high watermark the broker sent with the last fetched batch and the offset it committed after it;
+ * the in-process adapter computes it from its own logs. Exposed as the gauge `vigil_consumer_lag{topic,partition,group}`,
+ * the metric the deployment's autoscalers read (deploy/k8s).
+ */
+export interface ConsumerLagSample {
+  topic: string;
+  partition: number;
+  group: string;
+  /** Messages not processed yet (≥ 0). */
+  lag: number;
+}
+
+/** Something that can tell its consumer lag right now (the event bus adapters). */
+export interface ConsumerLagSource {
+  consumerLag(): ConsumerLagSample[];
+}
+
+export const CONSUMER_LAG_METRIC = 'vigil_consumer_lag';
+
+export function isConsumerLagSource(x: unknown): x is ConsumerLagSource {
+  return typeof x === 'object' && x !== null && typeof (x as { consumerLag?: unknown }).consumerLag === 'function';
+}
+
+/**
+ * Lag from a high watermark and the next offset to process (decimal strings, as Kafka sends them). Never negative:
+ * a watermark from an older fetch than the commit reads as "caught up". Malformed offsets count as no lag.
+ */
+export function lagBetween(highWatermark: string, nextOffset: string): number {
+  if (!/^-?\d+$/.test(highWatermark) || !/^-?\d+$/.test(nextOffset)) return 0;
+  const lag = BigInt(highWatermark) - BigInt(nextOffset);
+  return lag > 0n ? Number(lag) : 0;
+}
+
+/**
+ * Registers `vigil_consumer_lag` in the registry of `metrics`; its value is read from `source` at every scrape, so
+ * a partition this process no longer holds disappears from /metrics. A second call for the same registry is a no-op.
+ */
+export function registerConsumerLagMetric(metrics: MetricsService, source: ConsumerLagSource): void {
+  if (metrics.registry.getSingleMetric(CONSUMER_LAG_METRIC) !== undefined) return;
+  new Gauge<'topic' | 'partition' | 'group'>({
+    name: CONSUMER_LAG_METRIC,
+    help: 'Messages of a partition not yet processed by the consumer group (high watermark minus committed offset), per partition held by this process',
+    labelNames: ['topic', 'partition', 'group'],
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      for (const s of source.consumerLag()) this.set({ topic: s.topic, partition: String(s.partition), group: s.group }, s.lag);
+    },
+  });
+}
