@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { PlatformModule } from '@vigil/platform';
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { AuditModule } from './audit/audit.module.js';
+import { DashboardModule } from './dashboard/dashboard.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { WEBHOOK_DELIVERY_QUEUE } from './webhooks/webhook-queue.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
@@ -18,7 +19,7 @@ export { WEBHOOK_DELIVERY_QUEUE };
  * one store.
  */
 @Module({
-  imports: [IncidentsModule, WebhooksModule, ApiKeysModule, AuditModule, RateLimitModule],
+  imports: [IncidentsModule, WebhooksModule, ApiKeysModule, AuditModule, RateLimitModule, DashboardModule],
   controllers: [],
   providers: [],
 })
