@@ -6,3 +6,4 @@ export * from './contracts/store.contract.js';
 export * from './contracts/event-bus.contract.js';
 export * from './contracts/audit-store.contract.js';
 export * from './traffic/index.js';
+export * from './contracts/checkpoint-store.contract.js';

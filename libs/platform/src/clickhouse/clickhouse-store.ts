@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../clock/clock.js';
 import type { DependencyHealth } from '../ports/event-bus.js';
 import type {
   AuditRepository,
+  CheckpointRepository,
   AccessEventRepository,
   AnomalyRepository,
   ApiKeyRepository,
@@ -19,6 +20,7 @@ import { DAILY_PARTITIONED_TABLES } from './migrations/index.js';
 import { runMigrations } from './migrator.js';
 import { ClickHouseSilenceRepository, ClickHouseStatsRepository, ClickHouseStreamEventRepository } from './repositories/alerting.repository.js';
 import { ClickHouseAuditRepository } from './repositories/audit.repository.js';
+import { ClickHouseCheckpointRepository } from './repositories/checkpoint.repository.js';
 import { ClickHouseAccessEventRepository } from './repositories/access-event.repository.js';
 import { ClickHouseAnomalyRepository } from './repositories/anomaly.repository.js';
 import { ClickHouseApiKeyRepository } from './repositories/api-key.repository.js';
@@ -58,6 +60,7 @@ export class ClickHouseStore implements Store {
   readonly streamEvents: StreamEventRepository;
   readonly stats: StatsRepository;
   readonly audit: AuditRepository;
+  readonly checkpoints: CheckpointRepository;
 
   private readonly client: ClickHouseClient;
   private readonly db: ClickHouseDb;
@@ -88,6 +91,7 @@ export class ClickHouseStore implements Store {
     this.streamEvents = new ClickHouseStreamEventRepository(this.db);
     this.stats = new ClickHouseStatsRepository(this.db);
     this.audit = new ClickHouseAuditRepository(this.db);
+    this.checkpoints = new ClickHouseCheckpointRepository(this.db);
   }
 
   get database(): string {

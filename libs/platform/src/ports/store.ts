@@ -195,6 +195,32 @@ export interface AuditRepository {
   list(filter: AuditFilter): Promise<AuditEntry[]>;
 }
 
+/** Which consumer's state a checkpoint holds: one partition of one topic, per consumer group. */
+export interface CheckpointKey {
+  consumerGroup: string;
+  topic: string;
+  partition: number;
+}
+
+/** A stream processor's state for one partition (opaque bytes), e.g. the detector's baselines. */
+export interface Checkpoint extends CheckpointKey {
+  data: Uint8Array;
+  /** The offset (decimal string) after the last record folded into `data`: where a restore continues. */
+  offset: string;
+  /** When it was written (epoch ms). The highest wins; on a tie the last written wins. */
+  updatedAt: number;
+}
+
+/**
+ * Checkpoints (migration 0005_checkpoints): one current checkpoint per key. `put` of an older `updatedAt` than the
+ * stored one is ignored on read. Large states are fine (adapters split them into chunks); a torn write never
+ * reads back as a mix of two checkpoints.
+ */
+export interface CheckpointRepository {
+  put(checkpoint: Checkpoint): Promise<void>;
+  get(key: CheckpointKey): Promise<Checkpoint | null>;
+}
+
 export interface Store {
   readonly kind: 'clickhouse' | 'sqlite';
   readonly accessEvents: AccessEventRepository;
@@ -207,6 +233,7 @@ export interface Store {
   readonly streamEvents: StreamEventRepository;
   readonly stats: StatsRepository;
   readonly audit: AuditRepository;
+  readonly checkpoints: CheckpointRepository;
   /** Apply pending schema migrations (idempotent). Returns the versions applied now. */
   migrate(): Promise<string[]>;
   /** Drop daily partitions of time-series tables older than `days` (retention). Returns partitions dropped. */

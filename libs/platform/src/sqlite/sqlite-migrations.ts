@@ -206,6 +206,22 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX audit_log_at        ON audit_log (at);
     `,
   },
+  {
+    version: '0005_checkpoints',
+    sql: `
+      CREATE TABLE checkpoints (
+        consumer_group TEXT    NOT NULL,
+        topic          TEXT    NOT NULL,
+        partition      INTEGER NOT NULL,
+        chunk          INTEGER NOT NULL,
+        chunks         INTEGER NOT NULL,
+        resume_offset  TEXT    NOT NULL,
+        updated_at     INTEGER NOT NULL,
+        data           BLOB    NOT NULL,
+        PRIMARY KEY (consumer_group, topic, partition, chunk)
+      ) STRICT;
+    `,
+  },
 ];
 
 /** Time-series tables and the column their daily retention is keyed on. */

@@ -7,6 +7,7 @@ import { systemClock, type Clock } from '../clock/clock.js';
 import type { DependencyHealth } from '../ports/event-bus.js';
 import type {
   AuditRepository,
+  CheckpointRepository,
   AccessEventFilter,
   AccessEventRepository,
   AnomalyFilter,
@@ -31,6 +32,7 @@ import type {
 import { decodeIncidentCursor, encodeIncidentCursor } from './incident-cursor.js';
 import { SQLITE_MIGRATIONS, SQLITE_TIME_SERIES } from './sqlite-migrations.js';
 import { SqliteAuditRepository } from './sqlite-audit.repository.js';
+import { SqliteCheckpointRepository } from './sqlite-checkpoint.repository.js';
 
 /**
  * Store adapter for standalone mode: one SQLite file (better-sqlite3, synchronous; results wrapped in promises).
@@ -629,6 +631,7 @@ export class SqliteStore implements Store {
   readonly streamEvents: StreamEventRepository;
   readonly stats: StatsRepository;
   readonly audit: AuditRepository;
+  readonly checkpoints: CheckpointRepository;
 
   private readonly db: Database.Database;
   private readonly sql: Sql;
@@ -655,6 +658,7 @@ export class SqliteStore implements Store {
     this.streamEvents = new SqliteStreamEvents(this.sql);
     this.stats = new SqliteStats(this.sql);
     this.audit = new SqliteAuditRepository(this.db);
+    this.checkpoints = new SqliteCheckpointRepository(this.db);
   }
 
   async migrate(): Promise<string[]> {
