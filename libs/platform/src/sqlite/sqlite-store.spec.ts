@@ -1,3 +1,4 @@
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,9 +47,9 @@ describe(SqliteStore.name, () => {
 
       const peek = new Database(path, { readonly: true });
       try {
-        expect(peek.prepare('SELECT version, applied_at AS appliedAt FROM schema_migrations').all()).toEqual([
-          { version: '0001_init', appliedAt: 1_710_000_000_000 },
-        ]);
+        expect(peek.prepare('SELECT version, applied_at AS appliedAt FROM schema_migrations ORDER BY version').all()).toEqual(
+          SQLITE_MIGRATIONS.map((m) => ({ version: m.version, appliedAt: 1_710_000_000_000 })),
+        );
       } finally {
         peek.close();
       }
@@ -56,7 +57,7 @@ describe(SqliteStore.name, () => {
 
     it('applies nothing for a second connection to an already migrated file', async () => {
       const path = join(dir, 'vigil.sqlite');
-      expect(await storeAt(path).migrate()).toEqual(['0001_init']);
+      expect(await storeAt(path).migrate()).toEqual(SQLITE_MIGRATIONS.map((m) => m.version));
       expect(await storeAt(path).migrate()).toEqual([]);
     });
   });
