@@ -3,7 +3,6 @@ import { AccessEvent, accessEventKey, Anomaly, anomalyKey } from '@vigil/contrac
 import { AccessEventsConsumer } from '@vigil/detector/consumers/access-events.consumer';
 import { RekeyedConsumer } from '@vigil/detector/consumers/rekeyed.consumer';
 import { DEFAULT_DETECTORS_CONFIG } from '@vigil/detector/detectors/detector-config';
-import { ClickHouseCheckpointRepository } from '@vigil/detector/repositories/checkpoint.repository';
 import { DetectAnomalies } from '@vigil/detector/usecases/detect-anomalies/detect-anomalies.usecase';
 import { KafkaEventBus, type InboundMessage, type Subscription, type VigilConfig } from '@vigil/platform';
 import { ClickHouseStore } from '@vigil/platform/clickhouse/clickhouse-store';
@@ -56,7 +55,6 @@ function bruteForce(minute: number): AccessEvent[] {
 interface Pipeline {
   bus: KafkaEventBus;
   store: ClickHouseStore;
-  checkpoints: ClickHouseCheckpointRepository;
   topics: { access: string; rekey: string; anomalies: string };
   groupPrefix: string;
 }
@@ -82,7 +80,6 @@ async function startDetector(p: Pipeline): Promise<Instance> {
   const detect = new DetectAnomalies({
     bus: p.bus,
     store: p.store,
-    checkpoints: p.checkpoints,
     settings,
     detectors: DEFAULT_DETECTORS_CONFIG,
     groupPrefix: p.groupPrefix,
@@ -114,12 +111,10 @@ async function makePipeline(): Promise<Pipeline> {
   const database = uniqueName('vigil_detector');
   const store = new ClickHouseStore({ url: env.clickhouseUrl, user: 'default', password: '', database });
   await store.migrate();
-  const checkpoints = await ClickHouseCheckpointRepository.open({ url: env.clickhouseUrl, user: 'default', password: '', database });
   const bus = new KafkaEventBus({ brokers: env.kafkaBrokers, clientId: uniqueName('detector_it') });
   return {
     bus,
     store,
-    checkpoints,
     topics: { access: uniqueName('it_access'), rekey: uniqueName('it_rekey'), anomalies: uniqueName('it_anomalies') },
     groupPrefix: uniqueName('it_detector'),
   };
@@ -127,7 +122,6 @@ async function makePipeline(): Promise<Pipeline> {
 
 async function closePipeline(p: Pipeline): Promise<void> {
   await p.bus.close();
-  await p.checkpoints.close();
   await p.store.close();
 }
 

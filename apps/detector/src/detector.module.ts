@@ -1,23 +1,14 @@
-import { Inject, Injectable, Module, type BeforeApplicationShutdown } from '@nestjs/common';
-import { EVENT_BUS, LOGGER, PlatformModule, STORE, VIGIL_CONFIG, type EventBus, type Store, type VigilConfig } from '@vigil/platform';
+import { Module } from '@nestjs/common';
+import { CLOCK, EVENT_BUS, LOGGER, PlatformModule, STORE, VIGIL_CONFIG, type Clock, type EventBus, type Store, type VigilConfig } from '@vigil/platform';
 import type { Logger } from 'pino';
 import { AccessEventsConsumer } from './consumers/access-events.consumer.js';
 import { RekeyedConsumer } from './consumers/rekeyed.consumer.js';
 import type { DetectorsConfig } from './detectors/detector-config.js';
 import { detectorsConfigAtBoot } from './detectors/load-config.js';
-import { CHECKPOINT_REPOSITORY, createCheckpointRepository, type CheckpointRepository } from './repositories/checkpoint.repository.js';
+import { FeedbackConsumer } from './feedback/feedback.consumer.js';
 import { DetectAnomalies } from './usecases/detect-anomalies/detect-anomalies.usecase.js';
 
 export const DETECTORS_CONFIG = Symbol('DETECTORS_CONFIG');
-
-/** Closes the checkpoint repository after the consumers have closed (and written their last checkpoints). */
-@Injectable()
-class CheckpointRepositoryCloser implements BeforeApplicationShutdown {
-  constructor(@Inject(CHECKPOINT_REPOSITORY) private readonly repo: CheckpointRepository) {}
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.repo.close();
-  }
-}
 
 /**
  * The detector domain: the access-event consumer, per-entity baselines and the detectors, the anomaly producer.
@@ -34,15 +25,14 @@ class CheckpointRepositoryCloser implements BeforeApplicationShutdown {
       inject: [VIGIL_CONFIG, LOGGER],
       useFactory: (config: VigilConfig, logger: Logger): DetectorsConfig => detectorsConfigAtBoot(config.detector.configPath, logger),
     },
-    { provide: CHECKPOINT_REPOSITORY, inject: [VIGIL_CONFIG], useFactory: (config: VigilConfig) => createCheckpointRepository(config) },
     {
       provide: DetectAnomalies,
-      inject: [EVENT_BUS, STORE, CHECKPOINT_REPOSITORY, VIGIL_CONFIG, DETECTORS_CONFIG, LOGGER],
-      useFactory: (bus: EventBus, store: Store, checkpoints: CheckpointRepository, config: VigilConfig, detectors: DetectorsConfig, logger: Logger) =>
+      inject: [EVENT_BUS, STORE, VIGIL_CONFIG, DETECTORS_CONFIG, LOGGER, CLOCK],
+      useFactory: (bus: EventBus, store: Store, config: VigilConfig, detectors: DetectorsConfig, logger: Logger, clock: Clock) =>
         new DetectAnomalies({
           bus,
           store,
-          checkpoints,
+          clock,
           settings: config.detector,
           detectors,
           groupPrefix: config.bus.kind === 'kafka' ? config.bus.groupPrefix : 'vigil',
@@ -50,9 +40,9 @@ class CheckpointRepositoryCloser implements BeforeApplicationShutdown {
           durableOffsets: bus.kind === 'kafka',
         }),
     },
-    CheckpointRepositoryCloser,
     AccessEventsConsumer,
     RekeyedConsumer,
+    FeedbackConsumer,
   ],
   exports: [DetectAnomalies],
 })

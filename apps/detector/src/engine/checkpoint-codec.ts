@@ -1,10 +1,12 @@
 import { PopulationBaseline } from '../detection/baseline.js';
 import type { DetectionEngine } from './detection-engine.js';
+import type { MetricName } from './metrics-catalog.js';
 import type { PartitionState } from './partition-state.js';
+import type { FeedbackJson } from '../feedback/feedback-registry.js';
 
 /**
  * A partition's detector state as bytes: a JSON header (offsets, watermark, anomaly ids already fired for open
- * windows, dedup marks, population baselines) followed by every entity's packed state:
+ * windows, dedup marks, population baselines, held-back updates, false-positive feedback) followed by every entity's packed state:
  *
  *   u32 header length | header (UTF-8 JSON) | repeated: u16 key length | key (UTF-8) | u32 state length | state
  *
@@ -12,7 +14,7 @@ import type { PartitionState } from './partition-state.js';
  * they are rebuilt by replaying from there; windows already closed drop the replayed events as late.
  */
 interface Header {
-  v: 1;
+  v: 2;
   topic: string;
   partition: number;
   resumeOffset: string | null;
@@ -22,6 +24,10 @@ interface Header {
   fired: [number, string[]][];
   highwater: [number, string, number][];
   population: [string, string][];
+  /** Held-back baseline updates: [entity key, metric, value, window start]. */
+  pending: [string, MetricName, number, number][];
+  /** The engine's false-positive feedback (suppressions, flagged windows), merged on restore. */
+  feedback: FeedbackJson;
   entities: number;
 }
 
@@ -31,13 +37,13 @@ export interface CheckpointMeta {
   entities: number;
 }
 
-export function encodeCheckpoint(state: PartitionState): { bytes: Uint8Array; meta: CheckpointMeta } {
+export function encodeCheckpoint(engine: DetectionEngine, state: PartitionState): { bytes: Uint8Array; meta: CheckpointMeta } {
   const entries: [string, Uint8Array][] = [];
   for (const [k, v] of state.idleEntries()) entries.push([k, v]);
   for (const [k, h] of state.hot) entries.push([k, h.state.encode()]);
   const resume = state.resumeOffset();
   const header: Header = {
-    v: 1,
+    v: 2,
     topic: state.topic,
     partition: state.partition,
     resumeOffset: resume === null ? null : resume.toString(),
@@ -47,6 +53,8 @@ export function encodeCheckpoint(state: PartitionState): { bytes: Uint8Array; me
     fired: [...state.firedIds].map(([ws, ids]) => [ws, [...ids]]),
     highwater: [...state.highwater].map(([p, h]) => [p, h.offset.toString(), h.seq]),
     population: [...state.population].map(([k, p]) => [k, Buffer.from(p.toState().buffer).toString('base64')]),
+    pending: state.pending.map((u) => [u.key, u.metric, u.value, u.windowStart]),
+    feedback: engine.feedback.toJSON(),
     entities: entries.length,
   };
   const head = Buffer.from(JSON.stringify(header), 'utf8');
@@ -71,7 +79,7 @@ export function decodeCheckpoint(engine: DetectionEngine, bytes: Uint8Array): { 
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headLen = buf.readUInt32LE(0);
   const header = JSON.parse(buf.toString('utf8', 4, 4 + headLen)) as Header;
-  if (header.v !== 1) throw new Error(`detector checkpoint: unknown version ${String(header.v)}`);
+  if (header.v !== 2) throw new Error(`detector checkpoint: unknown version ${String(header.v)}`);
   const state = engine.newPartition(header.topic, header.partition);
   if (header.maxTs !== null) state.watermark.observe(header.maxTs);
   if (header.closedThrough !== null) state.closedThrough = header.closedThrough;
@@ -83,6 +91,8 @@ export function decodeCheckpoint(engine: DetectionEngine, bytes: Uint8Array): { 
     const raw = Buffer.from(b64, 'base64');
     state.population.set(k, new PopulationBaseline(undefined, new Float64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength))));
   }
+  state.pending = header.pending.map(([key, metric, value, windowStart]) => ({ key, metric, value, windowStart }));
+  engine.feedback.merge(header.feedback);
   let off = 4 + headLen;
   for (let i = 0; i < header.entities; i++) {
     const kl = buf.readUInt16LE(off);

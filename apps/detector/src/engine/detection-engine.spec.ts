@@ -215,7 +215,7 @@ describe(DetectionEngine.name, () => {
     h.feedAt(inputs.slice(0, 100));
     const learned = h.engine.inspect(h.s1, 'acme', 'ip', '203.0.113.4', 'requests', ws, 50)!;
     expect(learned.windows).toBe(BACKGROUND_WINDOWS);
-    const { bytes } = encodeCheckpoint(h.s1);
+    const { bytes } = encodeCheckpoint(h.engine, h.s1);
     const firstRun = h.anomalies.map((a) => a.id);
     expect(firstRun.length).toBeGreaterThan(0);
 

@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
-import type { AccessEvent, Anomaly, EntityType, RekeyedPartial } from '@vigil/contracts';
+import type { AccessEvent, Anomaly, DetectorFeedback, EntityType, RekeyedPartial } from '@vigil/contracts';
 import type { Evaluation } from '../detection/baseline.js';
 import { severityFromScore } from '../detection/calibration.js';
 import { endpointOf, WindowAggregate, windowStartOf, type WindowAggJson } from '../detection/window.js';
 import type { DetectorsConfig } from '../detectors/detector-config.js';
 import { compileEventRules, evaluateClosedWindow, evaluatePartialWindow, type CompiledEventRules, type EventHit, type Finding, type WindowCtx } from '../detectors/detectors.js';
 import { tokenIpEntity } from '../detectors/explain.js';
+import { DEFAULT_FEEDBACK_OPTIONS, FeedbackRegistry, type FeedbackOptions } from '../feedback/feedback-registry.js';
+import { metricOfDetector } from '../feedback/feedback-registry.js';
 import { EntityState } from './entity-state.js';
 import { ENTITY_METRICS, METRICS, type MetricName } from './metrics-catalog.js';
-import { EntityBudget, entityKey, PartitionState, type OpenWindow } from './partition-state.js';
+import { EntityBudget, entityKey, PartitionState, typeOfKey, type OpenWindow } from './partition-state.js';
 
 export interface EngineOptions {
   windowMs: number;
@@ -16,6 +18,8 @@ export interface EngineOptions {
   maxEntities: number;
   idleTtlMs: number;
   detectors: DetectorsConfig;
+  /** False-positive handling (suppression length, how long anomalous windows' updates are held back). */
+  feedback?: Partial<FeedbackOptions>;
 }
 
 export interface OffsetEvent {
@@ -50,11 +54,28 @@ export function anomalyId(detector: string, tenant: string, entityType: EntityTy
  */
 export class DetectionEngine {
   readonly budget: EntityBudget;
+  readonly feedback: FeedbackRegistry;
+  /** Findings not emitted because a false positive suppresses their detector for the entity. */
+  suppressedFindings = 0;
+  /** Window metrics left out of baselines after false-positive feedback. */
+  updatesDropped = 0;
   private readonly rules: CompiledEventRules;
 
   constructor(readonly options: EngineOptions) {
     this.budget = new EntityBudget(options.maxEntities);
     this.rules = compileEventRules(options.detectors);
+    this.feedback = new FeedbackRegistry(options.windowMs, { ...DEFAULT_FEEDBACK_OPTIONS, ...options.feedback });
+  }
+
+  /**
+   * A person judged an anomaly a false positive: its detector stays quiet for the entity until the suppression
+   * expires, and the window's value of the metric that detector judges never reaches the entity's baseline — if
+   * the window is still open, when it closes; if it closed within the hold period, its held update is dropped.
+   * An update already applied (feedback later than the hold) is not undone: EWMA state cannot be rewound exactly,
+   * but that update was clipped to expectation + clipSpreads × spread, and its weight decays with the half-life.
+   */
+  applyFeedback(f: DetectorFeedback): void {
+    this.feedback.record(f);
   }
 
   newPartition(topic: string, partition: number): PartitionState {
@@ -196,6 +217,12 @@ export class DetectionEngine {
     const out: Anomaly[] = [];
     for (const f of findings) {
       w.fired.add(f.detector);
+      if (this.feedback.suppressed(w.key, f.detector, w.windowStart)) {
+        this.suppressedFindings += 1;
+        continue;
+      }
+      const metric = metricOfDetector(f.detector);
+      if (metric) (w.held ??= new Set()).add(metric);
       const id = anomalyId(f.detector, w.tenant, w.entityType, w.entity, w.windowStart);
       if (!this.markFired(state, w.windowStart, id)) continue;
       const samples = f.samples === 'failures' && w.agg.failureSamples.length ? w.agg.failureSamples : w.agg.samples;
@@ -239,6 +266,10 @@ export class DetectionEngine {
   }
 
   private ruleAnomaly(state: PartitionState, hit: EventHit, e: AccessEvent, ws: number): Anomaly | null {
+    if (this.feedback.suppressed(entityKey(e.tenant, hit.entityType, hit.entity), hit.detector, ws)) {
+      this.suppressedFindings += 1;
+      return null;
+    }
     const id = anomalyId(hit.detector, e.tenant, hit.entityType, hit.entity, ws);
     if (!this.markFired(state, ws, id)) return null;
     const score = Math.min(1, Math.max(0, hit.score));
@@ -285,6 +316,14 @@ export class DetectionEngine {
         for (const m of ENTITY_METRICS[w.entityType]) {
           const value = METRICS[m].value(w.agg);
           if (METRICS[m].lazy && value === 0 && !ctx.state.peek(m)) continue;
+          if (this.feedback.excludes(w.key, ws, m)) {
+            this.updatesDropped += 1;
+            continue;
+          }
+          if (w.held?.has(m)) {
+            state.pending.push({ key: w.key, metric: m, value, windowStart: ws });
+            continue;
+          }
           ctx.state.baseline(m).update(value, ws, state.populationFor(w.tenant, w.entityType, m));
         }
         ctx.state.activeWindows += 1;
@@ -295,8 +334,31 @@ export class DetectionEngine {
       state.firedIds.delete(ws);
       state.closedThrough = Math.max(state.closedThrough, ws + windowMs);
     }
-    if (due.length) state.evict(this.options.idleTtlMs);
+    if (due.length) {
+      this.applyHeldUpdates(state);
+      this.feedback.prune(wm);
+      state.evict(this.options.idleTtlMs);
+    }
     return anomalies;
+  }
+
+  /** Held-back updates whose hold has passed: applied, or dropped when feedback flagged their window meanwhile. */
+  private applyHeldUpdates(state: PartitionState): void {
+    const p = state.pending;
+    if (p.length === 0) return;
+    const cutoff = state.watermark.value - this.options.windowMs - this.feedback.options.holdMs;
+    let n = 0;
+    while (n < p.length && p[n]!.windowStart <= cutoff) {
+      const u = p[n++]!;
+      if (this.feedback.excludes(u.key, u.windowStart, u.metric)) {
+        this.updatesDropped += 1;
+        continue;
+      }
+      const type = typeOfKey(u.key);
+      const tenant = u.key.slice(0, u.key.indexOf('|'));
+      state.mutate(u.key, type, (s) => s.baseline(u.metric).update(u.value, u.windowStart, state.populationFor(tenant, type, u.metric)));
+    }
+    if (n) state.pending = p.slice(n);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { EntityType } from '@vigil/contracts';
 import { EntityBaseline } from '../detection/baseline.js';
 import { hash32 } from '../detection/window.js';
+import { compactBaseline, expandBaseline, maxCompactBaselineBytes } from '../state/baseline-codec.js';
 import { ENTITY_METRICS, METRICS, type MetricName } from './metrics-catalog.js';
 
 /**
@@ -9,19 +10,20 @@ import { ENTITY_METRICS, METRICS, type MetricName } from './metrics-catalog.js';
  *   0  f64 first active window start      8  f64 last active window start
  *   16 u32 active windows                  20 u16 bit i: metric i of the entity type has a baseline
  *   22 u8  flags (1: token roams, too many IPs to track)   23 u8 known IPs   24 u8 known ASNs   25 u8 known countries
- *   [tokens only] 32: 16 × u32 IP hashes, 8 × u32 ASNs, 8 × 2-byte country codes (128 bytes)
- *   then, for each metric present, its EntityBaseline.toBytes()
+ *   [tokens only] 26: known IPs × u32 hash, known ASNs × u32, known countries × 2 bytes (only the ones known)
+ *   then, for each metric present, its baseline in the lossless compact form of state/baseline-codec.ts
  *
- * An idle IP with its request and distinct-path baselines is 32 + 2 × 185 = 402 bytes.
+ * A record may carry trailing padding (slab size classes): decoding reads only what the header describes.
  */
-const HEADER = 32;
+const HEADER = 26;
 const KNOWN_IPS = 16;
 const KNOWN_ASNS = 8;
 const KNOWN_COUNTRIES = 8;
-const TOKEN_EXTRA = KNOWN_IPS * 4 + KNOWN_ASNS * 4 + KNOWN_COUNTRIES * 2 + 8;
 const FLAG_ROAMING = 1;
 /** Zero windows replayed into a lazily created baseline, at most. */
 const MAX_BACKFILL = 32;
+/** Encode buffer shared by every entity (encode copies out of it). */
+let scratch = new Uint8Array(4096);
 
 export interface KnownLocations {
   ipHashes: number[];
@@ -65,23 +67,14 @@ export class EntityState {
 
   encode(): Uint8Array {
     const metrics = ENTITY_METRICS[this.type];
-    let size = HEADER + (this.known ? TOKEN_EXTRA : 0);
-    const parts: Uint8Array[] = [];
-    let mask = 0;
-    metrics.forEach((m, i) => {
-      const b = this.baselines.get(m);
-      if (!b) return;
-      const bytes = b.toBytes();
-      parts.push(bytes);
-      size += bytes.byteLength;
-      mask |= 1 << i;
-    });
-    const out = new Uint8Array(size);
-    const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    let max = HEADER + KNOWN_IPS * 4 + KNOWN_ASNS * 4 + KNOWN_COUNTRIES * 2;
+    for (const m of metrics) max += maxCompactBaselineBytes(METRICS[m].options);
+    if (scratch.byteLength < max) scratch = new Uint8Array(max);
+    const out = scratch;
+    const dv = new DataView(out.buffer, 0, HEADER);
     dv.setFloat64(0, this.firstSeen, true);
     dv.setFloat64(8, this.lastSeen, true);
     dv.setUint32(16, this.activeWindows, true);
-    dv.setUint16(20, mask, true);
     let off = HEADER;
     if (this.known) {
       const k = this.known;
@@ -89,21 +82,26 @@ export class EntityState {
       dv.setUint8(23, k.ipHashes.length);
       dv.setUint8(24, k.asns.length);
       dv.setUint8(25, k.countries.length);
-      k.ipHashes.forEach((h, i) => dv.setUint32(off + i * 4, h, true));
-      off += KNOWN_IPS * 4;
-      k.asns.forEach((a, i) => dv.setUint32(off + i * 4, a, true));
-      off += KNOWN_ASNS * 4;
-      k.countries.forEach((c, i) => {
-        dv.setUint8(off + i * 2, c.charCodeAt(0) & 0xff);
-        dv.setUint8(off + i * 2 + 1, (c.charCodeAt(1) || 0) & 0xff);
-      });
-      off += KNOWN_COUNTRIES * 2 + 8;
+      const kv = new DataView(out.buffer, 0, max);
+      for (const h of k.ipHashes) off = (kv.setUint32(off, h, true), off + 4);
+      for (const a of k.asns) off = (kv.setUint32(off, a, true), off + 4);
+      for (const c of k.countries) {
+        kv.setUint8(off, c.charCodeAt(0) & 0xff);
+        kv.setUint8(off + 1, (c.charCodeAt(1) || 0) & 0xff);
+        off += 2;
+      }
+    } else {
+      dv.setUint32(22, 0, true);
     }
-    for (const p of parts) {
-      out.set(p, off);
-      off += p.byteLength;
-    }
-    return out;
+    let mask = 0;
+    metrics.forEach((m, i) => {
+      const b = this.baselines.get(m);
+      if (!b) return;
+      off = compactBaseline(b.toBytes(), METRICS[m].options, this.firstSeen, this.lastSeen, out, off);
+      mask |= 1 << i;
+    });
+    dv.setUint16(20, mask, true);
+    return out.slice(0, off);
   }
 
   static decode(type: EntityType, bytes: Uint8Array): EntityState {
@@ -119,20 +117,17 @@ export class EntityState {
       const nAsns = dv.getUint8(24);
       const nCc = dv.getUint8(25);
       const k: KnownLocations = { ipHashes: [], asns: [], countries: [], roaming: (dv.getUint8(22) & FLAG_ROAMING) !== 0 };
-      for (let i = 0; i < nIps; i++) k.ipHashes.push(dv.getUint32(off + i * 4, true));
-      off += KNOWN_IPS * 4;
-      for (let i = 0; i < nAsns; i++) k.asns.push(dv.getUint32(off + i * 4, true));
-      off += KNOWN_ASNS * 4;
-      for (let i = 0; i < nCc; i++) k.countries.push(String.fromCharCode(dv.getUint8(off + i * 2), dv.getUint8(off + i * 2 + 1)).replace(/\0/g, ''));
-      off += KNOWN_COUNTRIES * 2 + 8;
+      for (let i = 0; i < nIps; i++, off += 4) k.ipHashes.push(dv.getUint32(off, true));
+      for (let i = 0; i < nAsns; i++, off += 4) k.asns.push(dv.getUint32(off, true));
+      for (let i = 0; i < nCc; i++, off += 2) k.countries.push(String.fromCharCode(dv.getUint8(off), dv.getUint8(off + 1)).replace(/\0/g, ''));
       s.known = k;
     }
     ENTITY_METRICS[type].forEach((m, i) => {
       if (!(mask & (1 << i))) return;
       const options = METRICS[m].options;
-      const len = EntityBaseline.byteLength(options) + 1;
-      s.baselines.set(m, new EntityBaseline(options, bytes.slice(off, off + len)));
-      off += len;
+      const { raw, next } = expandBaseline(bytes, off, options, s.firstSeen, s.lastSeen);
+      s.baselines.set(m, new EntityBaseline(options, raw));
+      off = next;
     });
     return s;
   }

@@ -2,6 +2,7 @@ import type { EntityType } from '@vigil/contracts';
 import { PopulationBaseline } from '../detection/baseline.js';
 import { Watermark, type WindowAggregate } from '../detection/window.js';
 import { EntityState } from './entity-state.js';
+import type { MetricName } from './metrics-catalog.js';
 import { SlabPool } from './slab-pool.js';
 
 /** One entity's open window on this partition. */
@@ -18,6 +19,19 @@ export interface OpenWindow {
   fired: Set<string>;
   /** Full-window upper bounds computed by early evaluation, per detector. */
   upperCache: Map<string, number>;
+  /** Metrics judged anomalous in this window (a detector fired on them): their baseline update is held back. */
+  held?: Set<MetricName>;
+}
+
+/**
+ * A closed window's baseline update held back because a detector fired on that metric: applied once event time
+ * passes `windowStart + windowMs + holdMs`, unless false-positive feedback for that window arrived meanwhile.
+ */
+export interface PendingUpdate {
+  key: string;
+  metric: MetricName;
+  value: number;
+  windowStart: number;
 }
 
 /** Entity count across every partition of one engine, for the LRU cap. */
@@ -54,6 +68,8 @@ export class PartitionState {
   readonly firedIds = new Map<number, Set<string>>();
   /** Re-keyed input: per source partition, the last (offset, seq) applied. */
   readonly highwater = new Map<number, { offset: bigint; seq: number }>();
+  /** Held-back baseline updates of closed windows, oldest first. */
+  pending: PendingUpdate[] = [];
   readonly watermark: Watermark;
   /** Windows ending at or before this have been closed and folded into the baselines. */
   closedThrough = -Infinity;
@@ -120,6 +136,22 @@ export class PartitionState {
     this.entities.set(flat(key), this.pool.store(h.state.encode()));
   }
 
+  /** Change an entity's state wherever it lives (open windows or packed); false when it is no longer tracked. */
+  mutate(key: string, type: EntityType, fn: (state: EntityState) => void): boolean {
+    const h = this.hot.get(key);
+    if (h) {
+      fn(h.state);
+      return true;
+    }
+    const handle = this.entities.get(key);
+    if (handle === undefined) return false;
+    const state = EntityState.decode(type, this.pool.get(handle));
+    fn(state);
+    this.pool.free(handle);
+    this.entities.set(key, this.pool.store(state.encode())); // same key: keeps its place in the LRU order
+    return true;
+  }
+
   /** An idle entity's packed state (a view: copy it to keep it). */
   idle(key: string): Uint8Array | undefined {
     const handle = this.entities.get(key);
@@ -164,6 +196,7 @@ export class PartitionState {
     this.entities.clear();
     this.hot.clear();
     this.open.clear();
+    this.pending = [];
   }
 
   /** Where to resume consuming so every open window is rebuilt: its first offset, or after the last processed. */

@@ -4,6 +4,10 @@
  * of V8 overhead per entity).
  *
  * Handle = class index << 24 | slot: a V8 small integer, stored unboxed in a Map.
+ *
+ * Records vary in length (compact entity states), so sizes are rounded up to a class: 8-byte steps up to 256 bytes,
+ * 32 up to 1 KiB, 256 beyond (at most 63 classes). A slot may therefore hold trailing padding; readers must not
+ * rely on the view's length.
  */
 const SLOTS_PER_SLAB = 256;
 const MAX_CLASSES = 63;
@@ -24,6 +28,7 @@ export class SlabPool {
   store(bytes: Uint8Array): number {
     const ci = this.classFor(bytes.byteLength);
     const c = this.classes[ci]!;
+    // (the slot's padding after the record is left as is: only the record's own bytes are meaningful)
     let slot = c.free.pop();
     if (slot === undefined) {
       slot = c.next++;
@@ -55,7 +60,8 @@ export class SlabPool {
     return slab.subarray(off, off + c.size);
   }
 
-  private classFor(size: number): number {
+  private classFor(bytes: number): number {
+    const size = bytes <= 256 ? Math.max(8, (bytes + 7) & ~7) : bytes <= 1024 ? (bytes + 31) & ~31 : (bytes + 255) & ~255;
     let ci = this.bySize.get(size);
     if (ci === undefined) {
       if (this.classes.length >= MAX_CLASSES) throw new RangeError('slab pool: too many record sizes');

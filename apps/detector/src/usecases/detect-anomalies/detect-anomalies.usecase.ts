@@ -1,12 +1,12 @@
-import { AccessEvent, anomalyKey, RekeyedPartial, rekeyedKey, validate, type Anomaly } from '@vigil/contracts';
-import type { EventBus, InboundMessage, StartOffsets, Store, VigilConfig } from '@vigil/platform';
+import { AccessEvent, anomalyKey, DetectorFeedback, RekeyedPartial, rekeyedKey, TOPICS, validate, type Anomaly } from '@vigil/contracts';
+import { systemClock, type Clock, type EventBus, type InboundMessage, type StartOffsets, type Store, type VigilConfig } from '@vigil/platform';
 import type { Logger } from 'pino';
 import type { DetectorsConfig } from '../../detectors/detector-config.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../engine/checkpoint-codec.js';
 import { DetectionEngine, type OffsetEvent, type OffsetPartial } from '../../engine/detection-engine.js';
 import type { MetricName } from '../../engine/metrics-catalog.js';
 import type { PartitionState } from '../../engine/partition-state.js';
-import type { CheckpointRepository } from '../../repositories/checkpoint.repository.js';
+import type { FeedbackOptions } from '../../feedback/feedback-registry.js';
 import type { EntityType } from '@vigil/contracts';
 
 /** The two inputs: access events (IP entities live here) and the re-keyed partials (every other entity type). */
@@ -14,8 +14,8 @@ export type DetectorStream = 'access' | 'rekeyed';
 
 export interface DetectAnomaliesDeps {
   bus: EventBus;
+  /** Anomalies and the per-partition checkpoints (`store.checkpoints`). */
   store: Store;
-  checkpoints: CheckpointRepository;
   settings: VigilConfig['detector'];
   detectors: DetectorsConfig;
   /** Consumer group prefix; the two streams use `<prefix>-detector` and `<prefix>-detector-rekeyed`. */
@@ -23,6 +23,11 @@ export interface DetectAnomaliesDeps {
   logger: Logger;
   /** Offsets survive a restart (Kafka). The in-process bus starts empty, so only baselines are restored there. */
   durableOffsets: boolean;
+  /** Wall clock stamping checkpoints (the newest wins). */
+  clock?: Clock;
+  /** False-positive feedback topic (default `vigil.detector-feedback`, where the alert service publishes). */
+  feedbackTopic?: string;
+  feedback?: Partial<FeedbackOptions>;
 }
 
 export interface DetectorCounters {
@@ -32,6 +37,7 @@ export interface DetectorCounters {
   anomalies: number;
   checkpoints: number;
   restored: number;
+  feedback: number;
 }
 
 /**
@@ -43,14 +49,50 @@ export interface DetectorCounters {
  */
 export class DetectAnomalies {
   readonly engine: DetectionEngine;
-  readonly counters: DetectorCounters = { events: 0, partials: 0, invalid: 0, anomalies: 0, checkpoints: 0, restored: 0 };
+  readonly counters: DetectorCounters = { events: 0, partials: 0, invalid: 0, anomalies: 0, checkpoints: 0, restored: 0, feedback: 0 };
   private readonly states: Record<DetectorStream, Map<number, PartitionState>> = { access: new Map(), rekeyed: new Map() };
   private readonly log: Logger;
+  private readonly clock: Clock;
+  private lastCheckpointAt = 0;
 
   constructor(private readonly deps: DetectAnomaliesDeps) {
     const s = deps.settings;
-    this.engine = new DetectionEngine({ windowMs: s.windowMs, latenessMs: s.latenessMs, maxEntities: s.maxEntities, idleTtlMs: s.idleTtlMs, detectors: deps.detectors });
+    this.engine = new DetectionEngine({
+      windowMs: s.windowMs,
+      latenessMs: s.latenessMs,
+      maxEntities: s.maxEntities,
+      idleTtlMs: s.idleTtlMs,
+      detectors: deps.detectors,
+      ...(deps.feedback ? { feedback: deps.feedback } : {}),
+    });
     this.log = deps.logger.child({ component: 'detect-anomalies' });
+    this.clock = deps.clock ?? systemClock;
+  }
+
+  get feedbackTopic(): string {
+    return this.deps.feedbackTopic ?? TOPICS.detectorFeedback;
+  }
+
+  /**
+   * Every instance reads all the feedback (a group of its own, from the beginning of the topic): the entity a
+   * verdict is about may live on any instance, now or after the next rebalance.
+   */
+  feedbackGroupId(instance: string): string {
+    return `${this.deps.groupPrefix}-detector-feedback-${instance}`;
+  }
+
+  /** False-positive verdicts from the alert service (see DetectionEngine.applyFeedback). */
+  handleFeedback(messages: readonly InboundMessage[]): void {
+    for (const m of messages) {
+      const r = validate(DetectorFeedback, parseJson(m.value));
+      if (!r.ok) {
+        this.invalid(m, r.reason);
+        continue;
+      }
+      this.engine.applyFeedback(r.value);
+      this.counters.feedback += 1;
+      this.log.info({ anomalyId: r.value.anomalyId, detector: r.value.detector, entityType: r.value.entityType, entity: r.value.entity, windowStart: r.value.windowStart, actor: r.value.actor }, 'false positive: window left out of the baseline, detector suppressed for the entity');
+    }
   }
 
   topic(stream: DetectorStream): string {
@@ -114,20 +156,24 @@ export class DetectAnomalies {
   async assigned(stream: DetectorStream, partitions: readonly number[]): Promise<StartOffsets> {
     const seeks: StartOffsets = {};
     for (const p of partitions) {
-      const key = { group: this.groupId(stream), topic: this.topic(stream), partition: p };
-      let stored;
+      const key = { consumerGroup: this.groupId(stream), topic: this.topic(stream), partition: p };
+      let restored: ReturnType<typeof decodeCheckpoint> | null = null;
       try {
-        stored = await this.deps.checkpoints.load(key);
+        const stored = await this.deps.store.checkpoints.get(key);
+        if (stored) {
+          restored = decodeCheckpoint(this.engine, stored.data);
+          // a clock behind the previous owner's must not make our checkpoints older than the one we restored
+          this.lastCheckpointAt = Math.max(this.lastCheckpointAt, stored.updatedAt);
+        }
       } catch (err) {
         this.log.error({ err, ...key }, 'checkpoint could not be read; starting the partition cold');
-        stored = null;
       }
-      if (!stored) {
+      if (!restored) {
         this.states[stream].get(p)?.dispose();
         this.states[stream].set(p, this.engine.newPartition(key.topic, p));
         continue;
       }
-      const { state, meta } = decodeCheckpoint(this.engine, stored.bytes);
+      const { state, meta } = restored;
       if (!this.deps.durableOffsets) {
         // offsets of an in-memory bus do not survive the process: keep the learned baselines, forget positions
         state.replayUntil = null;
@@ -205,9 +251,17 @@ export class DetectAnomalies {
 
   private async checkpoint(stream: DetectorStream, state: PartitionState): Promise<void> {
     if (state.lastProcessed === null && state.entityCount === 0) return;
-    const { bytes, meta } = encodeCheckpoint(state);
-    const version = state.lastProcessed === null ? 0 : Number(state.lastProcessed + 1n);
-    await this.deps.checkpoints.save({ group: this.groupId(stream), topic: state.topic, partition: state.partition }, version, bytes);
+    const { bytes, meta } = encodeCheckpoint(this.engine, state);
+    // strictly increasing per instance, so two checkpoints within one millisecond still order
+    const at = (this.lastCheckpointAt = Math.max(this.clock.now(), this.lastCheckpointAt + 1));
+    await this.deps.store.checkpoints.put({
+      consumerGroup: this.groupId(stream),
+      topic: state.topic,
+      partition: state.partition,
+      data: bytes,
+      offset: state.lastProcessed === null ? '0' : (state.lastProcessed + 1n).toString(),
+      updatedAt: at,
+    });
     state.eventsSinceCheckpoint = 0;
     state.lastCheckpointTs = state.watermark.maxEventTime;
     this.counters.checkpoints += 1;
