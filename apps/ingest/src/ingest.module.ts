@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { AuthModule, PlatformModule } from '@vigil/platform';
+import { AuthModule, PlatformModule, RetentionService } from '@vigil/platform';
 import { RawLogsConsumer } from './consumers/raw-logs.consumer.js';
 import { HttpIntake } from './http/http-intake.service.js';
 import { LogsController } from './http/logs.controller.js';
@@ -14,7 +14,7 @@ import { IngestRecords } from './usecases/ingest-records/ingest-records.usecase.
 @Module({
   imports: [AuthModule],
   controllers: [LogsController],
-  providers: [IngestRecords, HttpIntake, RawLogsConsumer],
+  providers: [IngestRecords, HttpIntake, RawLogsConsumer, RetentionService],
   exports: [IngestRecords],
 })
 export class IngestModule {}
