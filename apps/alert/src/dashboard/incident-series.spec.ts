@@ -1,5 +1,5 @@
 import { anAccessEvent, anAnomaly } from '@vigil/testing';
-import { buildSeries, entityFilter, metricsOf, quantile } from './incident-series.js';
+import { buildSeries, chartTarget, entityFilter, metricsOf, quantile } from './incident-series.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2024, 4, 14, 8, 0, 0);
@@ -50,15 +50,23 @@ describe('incident series', () => {
     });
   });
 
-  it('lists the metrics of anomalies on the incident entity itself, most frequent first', () => {
-    const on = { entityType: 'ip' as const, entity: '203.0.113.7' };
-    const anomalies = [
-      anAnomaly({ ...on, id: 'a1', metric: 'requests' }),
-      anAnomaly({ ...on, id: 'a2', metric: 'auth_failures' }),
-      anAnomaly({ ...on, id: 'a3', metric: 'auth_failures' }),
-      anAnomaly({ entityType: 'ip', entity: '198.51.100.1', id: 'a4', metric: 'distinct_paths' }),
-    ];
-    expect(metricsOf(on, anomalies)).toEqual(['auth_failures', 'requests']);
+  it('lists the metrics of the anomalies, most frequent first', () => {
+    const anomalies = ['requests', 'auth_failures', 'auth_failures', 'distinct_paths'].map((metric, i) => anAnomaly({ id: `a${i}`, metric }));
+    expect(metricsOf(anomalies)).toEqual(['auth_failures', 'distinct_paths', 'requests']);
+  });
+
+  describe(chartTarget.name, () => {
+    const token = { entityType: 'token' as const, entity: 'tk_1' };
+    it('charts the incident entity when an anomaly of the metric is about it', () => {
+      const own = anAnomaly({ ...token, id: 'a', score: 0.5 });
+      const pair = anAnomaly({ entityType: 'token_ip', entity: 'tk_1|203.0.113.7', id: 'b', score: 0.9 });
+      expect(chartTarget(token, [pair, own])).toEqual(token);
+    });
+    it('charts the token×IP series its band belongs to when the incident holds only those', () => {
+      const low = anAnomaly({ entityType: 'token_ip', entity: 'tk_1|198.51.100.1', id: 'a', score: 0.6 });
+      const high = anAnomaly({ entityType: 'token_ip', entity: 'tk_1|203.0.113.7', id: 'b', score: 0.9 });
+      expect(chartTarget(token, [low, high])).toEqual({ entityType: 'token_ip', entity: 'tk_1|203.0.113.7' });
+    });
   });
 
   it('takes the nearest-rank p95', () => {

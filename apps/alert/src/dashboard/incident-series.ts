@@ -35,10 +35,11 @@ export interface SeriesPoint {
 
 export interface IncidentSeries {
   incidentId: string;
+  /** The series' entity: the incident's, or (e.g. token×IP) the entity its anomalies of this metric are about. */
   entityType: EntityType;
   entity: string;
   metric: string;
-  /** Metrics of the incident's anomalies on its entity, most frequent first (pick one with ?metric=). */
+  /** Metrics of the incident's anomalies, most frequent first (pick one with ?metric=). */
   metrics: string[];
   windowMs: number;
   /** `access_events`: observed recomputed from events; `anomalies`: only the detector's values where it fired. */
@@ -143,19 +144,24 @@ export function buildSeries(input: {
   return points;
 }
 
-/** Metrics of the anomalies on the incident's own entity, most frequent first. */
-export function metricsOf(incident: Pick<Incident, 'entityType' | 'entity'>, anomalies: Anomaly[]): string[] {
+/** Metrics of an incident's anomalies, most frequent first. */
+export function metricsOf(anomalies: Anomaly[]): string[] {
   const counts = new Map<string, number>();
-  for (const a of anomalies) {
-    if (!onEntity(incident, a)) continue;
-    counts.set(a.metric, (counts.get(a.metric) ?? 0) + 1);
-  }
+  for (const a of anomalies) counts.set(a.metric, (counts.get(a.metric) ?? 0) + 1);
   return [...counts.entries()].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0])).map(([m]) => m);
 }
 
-/** Only anomalies measured on the incident's entity itself carry a band for its series (not token×IP or related IPs). */
-function onEntity(incident: Pick<Incident, 'entityType' | 'entity'>, a: Anomaly): boolean {
-  return a.entityType === incident.entityType && a.entity === incident.entity;
+/**
+ * The entity the chart is drawn for: the incident's own when some anomaly of the metric is about it, else the entity
+ * of the highest-scoring one (a token's incident made of token×IP anomalies charts that token×IP series). A band is
+ * only ever drawn against the series it was computed for.
+ */
+export function chartTarget(incident: Pick<Incident, 'entityType' | 'entity'>, ofMetric: Anomaly[]): { entityType: EntityType; entity: string } {
+  if (!ofMetric.length || ofMetric.some((a) => a.entityType === incident.entityType && a.entity === incident.entity)) {
+    return { entityType: incident.entityType, entity: incident.entity };
+  }
+  const top = ofMetric.reduce((x, y) => (y.score > x.score ? y : x));
+  return { entityType: top.entityType, entity: top.entity };
 }
 
 /** Read side of the dashboard's chart: GET /v1/incidents/:id/series. */
@@ -171,9 +177,11 @@ export class IncidentSeriesQuery {
     if (!incident || !canSee(principal, incident)) throw new NotFoundError('incident', id);
     const ids = incident.anomalyIds.slice(-1000);
     const all = ids.length ? await this.store.anomalies.list({ tenant: incident.tenant, ids, limit: ids.length }) : [];
-    const metrics = metricsOf(incident, all);
+    const metrics = metricsOf(all);
     const metric = q.metric ?? metrics[0] ?? 'requests';
-    const anomalies = all.filter((a) => a.metric === metric && onEntity(incident, a));
+    const ofMetric = all.filter((a) => a.metric === metric);
+    const target = chartTarget(incident, ofMetric);
+    const anomalies = ofMetric.filter((a) => a.entityType === target.entityType && a.entity === target.entity);
     const windowMs = anomalies[0] ? anomalies[0].windowEnd - anomalies[0].windowStart : this.config.detector.windowMs;
     const first = Math.min(incident.firstSeen, ...anomalies.map((a) => a.windowStart));
     const last = Math.max(incident.lastSeen, ...anomalies.map((a) => a.windowStart));
@@ -182,11 +190,11 @@ export class IncidentSeriesQuery {
     if ((end - from) / windowMs > MAX_WINDOWS) from = end - MAX_WINDOWS * windowMs;
     const windows = Math.round((end - from) / windowMs);
 
-    const selector = entityFilter(incident.entityType, incident.entity);
+    const selector = entityFilter(target.entityType, target.entity);
     let events: AccessEvent[] | null = null;
     let readFrom = from;
     let truncated = false;
-    if (selector && EVENT_METRICS[metric] && incident.entityType !== 'tenant') {
+    if (selector && EVENT_METRICS[metric] && target.entityType !== 'tenant') {
       const listed = await this.store.accessEvents.list({ ...selector.filter, tenant: incident.tenant, from, to: end, limit: SERIES_MAX_EVENTS });
       events = selector.method ? listed.filter((e) => e.method === selector.method) : listed;
       if (listed.length >= SERIES_MAX_EVENTS) {
@@ -199,8 +207,8 @@ export class IncidentSeriesQuery {
     const points = buildSeries({ from, windows, windowMs, anomalies, events, metric, readFrom });
     return {
       incidentId: incident.id,
-      entityType: incident.entityType,
-      entity: incident.entity,
+      entityType: target.entityType,
+      entity: target.entity,
       metric,
       metrics: metrics.length ? metrics : [metric],
       windowMs,

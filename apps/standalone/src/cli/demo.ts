@@ -28,9 +28,9 @@ const MIN = 60_000;
 /** Wall-clock time between two POSTs of the replay. */
 const TICK_MS = 500;
 /**
- * Attacks are placed in the last 25 minutes of replayed event time. The replayed hour ends about now, and the alert
- * service auto-resolves an incident 30 minutes (event time) after its last anomaly by the wall clock: an attack
- * replayed earlier than that would show up already resolved.
+ * Attacks are placed in at most the last 25 minutes of replayed event time, which ends now. The alert service
+ * auto-resolves an incident 30 minutes (event time) after its last anomaly, by the wall clock: anything replayed
+ * older than that would show up already resolved (the default 30 minutes keeps all of it, warm-up included, inside).
  */
 export const ATTACK_SPAN_MS = 25 * MIN;
 

@@ -71,12 +71,14 @@ export function buildProgram(): Command {
     .addOption(new Option('--url <url>', 'replay into this running Vigil instead of booting one').env('VIGIL_URL'))
     .addOption(new Option('--key <key>', 'API key for --url (admin, or logs:write + incidents:read + alerts:read)').env('VIGIL_KEY'))
     .option('--speed <n>', 'event time runs this many times faster than the clock', positive('--speed'), 60)
-    .option('--minutes <n>', 'simulated minutes of traffic (the attacks are in the last 25)', positive('--minutes'), 45)
+    .option('--minutes <n>', 'simulated minutes of traffic, ending now (warm-up first, then the attacks)', positive('--minutes'), 30)
     .option('--rps <n>', 'normal requests per second of event time', positive('--rps'), 20)
     .option('--seed <n>', 'traffic seed (same seed, same traffic)', integer('--seed', 0), 42)
     .addOption(new Option('--format <format>', 'gateway log format of the generated records').choices([...TRAFFIC_FORMATS]).default('kong'))
     .option('--exit', 'stop when the replay is done (default: keep serving the dashboard)', false)
     .action(async (o: { url?: string; key?: string; speed: number; minutes: number; rps: number; seed: number; format: (typeof TRAFFIC_FORMATS)[number]; exit: boolean }) => {
+      // The demo talks to the person at the terminal; the service's JSON info logs would drown it (LOG_LEVEL overrides).
+      if (!o.url) process.env['LOG_LEVEL'] ??= 'warn';
       const { runDemo } = await import('./demo.js');
       await runDemo({ ...o, ...(o.url ? { url: o.url } : {}), ...(o.key ? { key: o.key } : {}) });
     });
