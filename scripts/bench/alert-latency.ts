@@ -1,0 +1,399 @@
+/**
+ * Live-stream latency: with N socket.io clients connected to `/alerts` (default 1,000, each its own connection), the
+ * time from an anomaly being published on the bus to a client receiving it, as `anomaly.detected` and as the
+ * `incident.opened` it causes (p50 / p99 / max over every client × anomaly).
+ *
+ *   npx tsc -b && npx tsx scripts/bench/alert-latency.ts [--clients 1000] [--anomalies 200] [--rate 10]
+ *                                                        [--mode both|standalone|distributed] [--instances 2]
+ *
+ * standalone   the compiled standalone app (apps/standalone/dist: in-process bus, SQLite) booted in a child process;
+ *              the child publishes the anomalies on its in-process bus where the detector would (`vigil.anomalies`).
+ * distributed  `--instances` compiled alert services (apps/alert/dist/main.js) on Kafka + ClickHouse + Redis with the
+ *              socket.io Redis adapter, clients spread over the instances; this process produces the anomalies to
+ *              Kafka (a topic of its own, VIGIL_DETECTOR_ANOMALIES_TOPIC), so most clients get them through Redis.
+ *              Endpoints: VIGIL_BENCH_{CLICKHOUSE_URL,REDIS_URL,KAFKA_BROKERS}, else VIGIL_TEST_*, else the dev ports.
+ * Every anomaly carries its publish time (wall clock, sub-millisecond) in its explanation; clients run in this
+ * process, on the same machine's clock. Targets: p99 < 100 ms standalone, < 500 ms distributed.
+ *
+ * Open files: this process holds one socket per client and each server one per client. If `ulimit -n` is below
+ * about 2 × clients + 500, raise it first (`ulimit -n 8192`).
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { anomalyKey, SOCKET_NAMESPACE, TOPICS, type Anomaly, type ClientToServerEvents, type ServerToClientEvents } from '@vigil/contracts';
+import { EVENT_BUS, KafkaEventBus, newApiKeyToken, STORE, type ApiKeyRecord, type EventBus, type Store } from '@vigil/platform';
+import { ClickHouseStore } from '@vigil/platform/clickhouse/clickhouse-store';
+import { anAnomaly } from '@vigil/testing';
+import { io, type Socket } from 'socket.io-client';
+
+type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+const argv = process.argv.slice(2);
+const opt = (name: string, fallback: string): string => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : fallback;
+};
+const num = (name: string, fallback: number): number => {
+  const v = Number(opt(name, String(fallback)));
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
+  return v;
+};
+
+const TENANT = 'bench';
+const SENT_AT = 'bench-sent-at:';
+const WARMUP = 'bench-warmup:';
+const SELF = fileURLToPath(import.meta.url);
+const REPO = join(SELF, '..', '..', '..');
+
+/** Wall-clock time with sub-millisecond resolution, comparable across processes on one machine. */
+const wallNow = (): number => performance.timeOrigin + performance.now();
+
+// ---------------------------------------------------------------------------------------------------------------
+// Publishing (in the standalone child, or here for Kafka)
+
+interface PublishCommand {
+  kind: 'publish';
+  count: number;
+  rate: number;
+  warmup: boolean;
+}
+
+let sequence = 0;
+/** One anomaly on its own IP (so it opens an incident), stamped with its publish time. */
+function benchAnomaly(warmup: boolean): Anomaly {
+  sequence += 1;
+  const now = Date.now();
+  const windowStart = Math.floor(now / 60_000) * 60_000;
+  const ip = `10.${(sequence >> 16) & 255}.${(sequence >> 8) & 255}.${sequence & 255}`;
+  return anAnomaly({
+    id: `bench-${process.pid}-${now.toString(36)}-${sequence}`, tenant: TENANT, detector: 'brute-force', entity: ip, windowStart,
+    windowEnd: windowStart + 60_000, detectedAt: now, severity: 'high', explanation: `${warmup ? WARMUP : SENT_AT}${wallNow().toFixed(3)}`,
+  });
+}
+
+/** Publishes `count` anomalies one by one, `rate` per second, each stamped just before it is handed to the bus. */
+async function publishPaced(bus: EventBus, topic: string, count: number, rate: number, warmup: boolean): Promise<void> {
+  const start = performance.now();
+  for (let i = 0; i < count; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const a = benchAnomaly(warmup);
+    await bus.publish(topic, [{ key: anomalyKey(a), value: JSON.stringify(a) }]);
+  }
+}
+
+function apiKey(tenant: string): { record: ApiKeyRecord; token: string } {
+  const t = newApiKeyToken();
+  return {
+    token: t.token,
+    record: { id: t.id, tenant, name: 'bench-reader', hash: t.hash, prefix: t.prefix, scopes: ['alerts:read'], role: 'viewer', allowedIps: [], createdAt: 0, expiresAt: null, revokedAt: null, lastUsedAt: null, updatedAt: 0 },
+  };
+}
+
+/** The standalone child: the compiled standalone app, plus a publisher of anomalies on its in-process bus. */
+async function standaloneServer(): Promise<void> {
+  const { runService } = await import('@vigil/platform');
+  const { StandaloneModule } = (await import('@vigil/standalone/standalone.module')) as { StandaloneModule: Parameters<typeof runService>[1] };
+  const { app, url } = await runService('standalone', StandaloneModule);
+  const bus = app.get<EventBus>(EVENT_BUS);
+  const key = apiKey(TENANT);
+  await app.get<Store>(STORE).apiKeys.put(key.record);
+  process.on('message', (m: PublishCommand) => {
+    void publishPaced(bus, TOPICS.anomalies, m.count, m.rate, m.warmup).then(() => process.send?.({ kind: 'published' }));
+  });
+  process.send?.({ kind: 'ready', url, token: key.token });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Clients and measurement
+
+interface Samples {
+  anomaly: number[];
+  incident: number[];
+}
+
+class Audience {
+  readonly clients: Client[] = [];
+  samples: Samples = { anomaly: [], incident: [] };
+  warmedUp = new Set<Client>();
+
+  /** Connects `n` clients round-robin over `urls`, `parallel` handshakes at a time, each subscribed to its tenant. */
+  async connect(urls: string[], token: string, n: number, parallel = 50): Promise<number> {
+    const started = performance.now();
+    for (let i = 0; i < n; i += parallel) {
+      await Promise.all(
+        Array.from({ length: Math.min(parallel, n - i) }, (_, j) => this.connectOne(urls[(i + j) % urls.length]!, token)),
+      );
+    }
+    return performance.now() - started;
+  }
+
+  private async connectOne(url: string, token: string): Promise<void> {
+    // forceNew: one engine.io connection per client, as 1,000 browsers would have (socket.io multiplexes otherwise).
+    const c: Client = io(`${url}${SOCKET_NAMESPACE}`, { transports: ['websocket'], forceNew: true, reconnection: false, auth: { token } });
+    this.clients.push(c);
+    const stamp = (explanation: string, into: keyof Samples) => {
+      if (explanation.startsWith(SENT_AT)) this.samples[into].push(wallNow() - Number(explanation.slice(SENT_AT.length)));
+      else if (explanation.startsWith(WARMUP)) this.warmedUp.add(c);
+    };
+    c.on('anomaly.detected', (e) => stamp(e.anomaly.explanation, 'anomaly'));
+    c.on('incident.opened', (e) => stamp(e.incident.explanation, 'incident'));
+    await new Promise<void>((resolve, reject) => {
+      c.once('connect', () => resolve());
+      c.once('connect_error', (err) => reject(new Error(`connect to ${url}: ${err.message}`)));
+    });
+    const ack = await c.timeout(30_000).emitWithAck('subscribe', {});
+    if (!ack.ok) throw new Error(`subscribe refused: ${ack.error}`);
+  }
+
+  close(): void {
+    for (const c of this.clients) c.disconnect();
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
+function percentile(sorted: number[], q: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface Result {
+  mode: string;
+  clients: number;
+  anomalies: number;
+  rate: number;
+  connectMs: number;
+  anomaly: { received: number; p50: number; p99: number; max: number };
+  incident: { received: number; p50: number; p99: number; max: number };
+  targetMs: number;
+  /** Wall time of the measured run, and the CPU seconds the servers and this process (the clients) used in it. */
+  wallS: number;
+  serverCpuS: number;
+  clientCpuS: number;
+}
+
+/**
+ * Warm-up (publish until every client has received a warm-up event: subscriptions and consumer groups are live), then
+ * the measured run; waits until every client has every anomaly or 15 s after the last publish.
+ */
+async function measure(
+  mode: string,
+  audience: Audience,
+  publish: (count: number, rate: number, warmup: boolean) => Promise<void>,
+  o: { anomalies: number; rate: number; connectMs: number; targetMs: number; serverPids: number[] },
+): Promise<Result> {
+  const n = audience.clients.length;
+  const warmDeadline = Date.now() + 120_000;
+  while (audience.warmedUp.size < n) {
+    if (Date.now() > warmDeadline) throw new Error(`only ${audience.warmedUp.size}/${n} clients received a warm-up event in 120 s`);
+    await publish(1, 1, true);
+    await until(() => audience.warmedUp.size === n, 2_000, 'warm-up').catch(() => undefined);
+  }
+  audience.samples = { anomaly: [], incident: [] };
+  const serverCpu = () => o.serverPids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+  const cpu0 = { server: serverCpu(), client: process.cpuUsage(), wall: performance.now() };
+  await publish(o.anomalies, o.rate, false);
+  const expected = o.anomalies * n;
+  await until(() => audience.samples.anomaly.length >= expected && audience.samples.incident.length >= expected, 15_000, 'every event').catch(
+    () => undefined,
+  );
+  const clientCpu = process.cpuUsage(cpu0.client);
+  const usage = { wallS: (performance.now() - cpu0.wall) / 1000, serverCpuS: serverCpu() - cpu0.server, clientCpuS: (clientCpu.user + clientCpu.system) / 1e6 };
+  const stats = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return { received: s.length, p50: percentile(s, 0.5), p99: percentile(s, 0.99), max: s[s.length - 1] ?? NaN };
+  };
+  return { mode, clients: n, anomalies: o.anomalies, rate: o.rate, connectMs: o.connectMs, anomaly: stats(audience.samples.anomaly), incident: stats(audience.samples.incident), targetMs: o.targetMs, ...usage };
+}
+
+function print(r: Result): void {
+  const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)} ms` : 'n/a');
+  const expected = r.anomalies * r.clients;
+  const line = (label: string, s: Result['anomaly']) =>
+    `  ${label.padEnd(17)} received ${s.received}/${expected}   p50 ${ms(s.p50).padStart(9)}   p99 ${ms(s.p99).padStart(9)}   max ${ms(s.max).padStart(9)}`;
+  const worst = Math.max(r.anomaly.p99, r.incident.p99);
+  const complete = r.anomaly.received === expected && r.incident.received === expected;
+  process.stdout.write(
+    [
+      '',
+      `${r.mode}: ${r.clients} clients (connected in ${(r.connectMs / 1000).toFixed(1)} s), ${r.anomalies} anomalies at ${r.rate}/s`,
+      line('anomaly.detected', r.anomaly),
+      line('incident.opened', r.incident),
+      `  measured run ${r.wallS.toFixed(1)} s: server CPU ${r.serverCpuS.toFixed(1)} s, clients (this process) CPU ${r.clientCpuS.toFixed(1)} s; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`,
+      `  target p99 < ${r.targetMs} ms: ${complete && worst < r.targetMs ? 'met' : complete ? `MISSED (p99 ${worst.toFixed(1)} ms)` : 'MISSED (events lost)'}`,
+      '',
+    ].join('\n'),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The two deployments
+
+async function runStandalone(clients: number, anomalies: number, rate: number): Promise<Result> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vigil-bench-alert-'));
+  const child = fork(SELF, ['--role', 'standalone-server'], {
+    cwd: REPO,
+    execArgv: process.execArgv,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', VIGIL_MODE: 'standalone', VIGIL_DATA_DIR: join(dataDir, 'data'), PORT: '0', VIGIL_HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', VIGIL_TENANT: TENANT },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const audience = new Audience();
+  try {
+    const ready = await new Promise<{ url: string; token: string }>((resolve, reject) => {
+      child.once('message', (m: { url: string; token: string }) => resolve(m));
+      child.once('exit', (code) => reject(new Error(`the standalone child exited (${code}) before it was ready`)));
+    });
+    const connectMs = await audience.connect([ready.url], ready.token, clients);
+    const publish = (count: number, r: number, warmup: boolean) =>
+      new Promise<void>((resolve) => {
+        child.once('message', () => resolve());
+        child.send({ kind: 'publish', count, rate: r, warmup } satisfies PublishCommand);
+      });
+    return await measure('standalone (in-process bus, SQLite)', audience, publish, { anomalies, rate, connectMs, targetMs: 100, serverPids: [child.pid ?? -1] });
+  } finally {
+    audience.close();
+    await stop(child);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function runDistributed(clients: number, anomalies: number, rate: number, instances: number): Promise<Result> {
+  const clickhouseUrl = process.env.VIGIL_BENCH_CLICKHOUSE_URL ?? process.env.VIGIL_TEST_CLICKHOUSE_URL ?? 'http://127.0.0.1:18123';
+  const redisUrl = process.env.VIGIL_BENCH_REDIS_URL ?? process.env.VIGIL_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379';
+  const brokers = (process.env.VIGIL_BENCH_KAFKA_BROKERS ?? process.env.VIGIL_TEST_KAFKA_BROKERS ?? '127.0.0.1:44483').split(',');
+  const run = `${process.pid}_${Date.now().toString(36)}`;
+  const prefix = `bench-alert-${run}`;
+  const database = `bench_alert_${run}`;
+  const topic = `bench.anomalies.${run}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'vigil-bench-alert-'));
+
+  const store = new ClickHouseStore({ url: clickhouseUrl, user: 'default', password: '', database });
+  await store.migrate();
+  const key = apiKey(TENANT);
+  await store.apiKeys.put(key.record);
+  await store.close();
+
+  const children: ChildProcess[] = [];
+  const bus = new KafkaEventBus({ brokers, clientId: prefix });
+  const audience = new Audience();
+  try {
+    const urls = await Promise.all(
+      Array.from({ length: instances }, (_, i) => {
+        const child = spawn(process.execPath, [join(REPO, 'apps', 'alert', 'dist', 'main.js')], {
+          cwd: REPO,
+          env: {
+            PATH: process.env.PATH ?? '/usr/bin:/bin', VIGIL_MODE: 'distributed', KAFKA_BROKERS: brokers.join(','), KAFKA_GROUP_PREFIX: prefix,
+            KAFKA_CLIENT_ID: `${prefix}-${i}`, CLICKHOUSE_URL: clickhouseUrl, CLICKHOUSE_DATABASE: database, REDIS_URL: redisUrl,
+            VIGIL_HASH_KEY: 'bench-hash-key-0123456789abcdef', VIGIL_DETECTOR_ANOMALIES_TOPIC: topic, VIGIL_TENANT: TENANT,
+            VIGIL_DATA_DIR: join(dataDir, String(i)), PORT: '0', VIGIL_HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'info',
+          },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        children.push(child);
+        return listeningUrl(child);
+      }),
+    );
+    const connectMs = await audience.connect(urls, key.token, clients);
+    const publish = (count: number, r: number, warmup: boolean) => publishPaced(bus, topic, count, r, warmup);
+    return await measure(`distributed (Kafka, ClickHouse, Redis adapter, ${instances} alert instance${instances > 1 ? 's' : ''})`, audience, publish, {
+      anomalies, rate, connectMs, targetMs: 500, serverPids: children.map((c) => c.pid ?? -1),
+    });
+  } finally {
+    audience.close();
+    await Promise.all(children.map(stop));
+    await bus.close();
+    await fetch(clickhouseUrl, { method: 'POST', body: `DROP DATABASE IF EXISTS ${database}` }).catch(() => undefined);
+    await deleteRedisKeys(redisUrl, prefix);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The URL a service listens on, from its JSON boot log line (`component: boot`, `port`). */
+function listeningUrl(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    let found = false;
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      if (found) return; // keep draining stdout so the child never blocks on a full pipe
+      buffered += d;
+      for (const line of buffered.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        try {
+          const j = JSON.parse(line) as { component?: string; port?: number };
+          if (j.component === 'boot' && typeof j.port === 'number') {
+            found = true;
+            resolve(`http://127.0.0.1:${j.port}`);
+            return;
+          }
+        } catch {
+          // a partial line: wait for the rest
+        }
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`an alert instance exited (${code}) before it listened`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function deleteRedisKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+if (opt('role', '') === 'standalone-server') {
+  await standaloneServer();
+} else {
+  const clients = num('clients', 1000);
+  const anomalies = num('anomalies', 200);
+  const rate = num('rate', 10);
+  const mode = opt('mode', 'both');
+  const instances = num('instances', 2);
+  process.stdout.write(`bench:alert latency — ${clients} clients, ${anomalies} anomalies at ${rate}/s, mode ${mode} (ulimit -n must exceed ~${2 * clients + 500})\n`);
+  const results: Result[] = [];
+  if (mode === 'both' || mode === 'standalone') results.push(await runStandalone(clients, anomalies, rate));
+  if (mode === 'both' || mode === 'distributed') results.push(await runDistributed(clients, anomalies, rate, instances));
+  results.forEach(print);
+  process.exit(0);
+}
