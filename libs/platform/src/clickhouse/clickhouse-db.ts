@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { qualified, type Sql } from './sql.js';
+import { qualified, sql, where, type Sql } from './sql.js';
 
 /** Raw JSONEachRow row as the server returns it; mapped to domain types by each repository. */
 export type Row = Record<string, unknown>;
@@ -45,4 +45,20 @@ export class ClickHouseDb {
     if (rows.length === 0) return;
     await this.client.insert({ table: this.table(table).text, values: rows, format: 'JSONEachRow' });
   }
+}
+
+/**
+ * `SELECT columns` of the latest version (ReplacingMergeTree read with FINAL, keyed by `id`) of every row whose
+ * latest version matches `conditions`. Exact even before merges and for conditions on mutable columns:
+ * candidates are the ids with ANY version matching (a cheap scan without FINAL), FINAL runs only over those ids
+ * (primary-key lookup), and the conditions are checked again on the latest version outside the FINAL read, so a
+ * stale version can never match. Callers append ORDER BY / LIMIT.
+ */
+export function latestVersions(table: Sql, columns: Sql, conditions: readonly Sql[]): Sql {
+  if (conditions.length === 0) return sql`SELECT ${columns} FROM ${table} FINAL`;
+  const w = where(conditions);
+  return sql`SELECT ${columns} FROM (
+  SELECT ${columns} FROM ${table} FINAL WHERE id IN (SELECT id FROM ${table} ${w})
+)
+${w}`;
 }

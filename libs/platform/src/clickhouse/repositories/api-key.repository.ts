@@ -1,7 +1,7 @@
 import type { ApiKeyRecord, ApiKeyRepository } from '../../ports/store.js';
-import type { ClickHouseDb, Row } from '../clickhouse-db.js';
+import { latestVersions, type ClickHouseDb, type Row } from '../clickhouse-db.js';
 import { num, numOrNull, str, strArray } from '../rows.js';
-import { sql, where, type Sql } from '../sql.js';
+import { sql, type Sql } from '../sql.js';
 
 const TABLE = 'api_keys';
 const COLUMNS = sql`id, tenant, name, hash, prefix, scopes, role, allowed_ips, created_at, expires_at, revoked_at, last_used_at, updated_at`;
@@ -38,19 +38,16 @@ export class ClickHouseApiKeyRepository implements ApiKeyRepository {
 
   /** The hash is matched against the latest version only (a rotated hash no longer finds the key). */
   async findByHash(hash: string): Promise<ApiKeyRecord | null> {
-    const rows = await this.latest([], [sql`hash = ${hash}`], sql`ORDER BY updated_at DESC, id ASC LIMIT 1`);
+    const rows = await this.latest([sql`hash = ${hash}`], sql`ORDER BY updated_at DESC, id ASC LIMIT 1`);
     return rows[0] ?? null;
   }
 
   async list(tenant?: string): Promise<ApiKeyRecord[]> {
-    return this.latest(tenant === undefined ? [] : [sql`tenant = ${tenant}`], [], sql`ORDER BY created_at ASC, id ASC`);
+    return this.latest(tenant === undefined ? [] : [sql`tenant = ${tenant}`], sql`ORDER BY created_at ASC, id ASC`);
   }
 
-  private async latest(immutable: Sql[], mutable: Sql[], orderAndLimit: Sql): Promise<ApiKeyRecord[]> {
-    const rows = await this.db.select(sql`SELECT ${COLUMNS} FROM (
-  SELECT ${COLUMNS} FROM ${this.db.table(TABLE)} FINAL ${where(immutable)}
-)
-${where(mutable)}
+  private async latest(conditions: Sql[], orderAndLimit: Sql): Promise<ApiKeyRecord[]> {
+    const rows = await this.db.select(sql`${latestVersions(this.db.table(TABLE), COLUMNS, conditions)}
 ${orderAndLimit}`);
     return rows.map(fromRow);
   }

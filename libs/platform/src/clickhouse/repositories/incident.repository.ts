@@ -1,9 +1,9 @@
 import { EntityType, Incident, IncidentStatus, Severity } from '@vigil/contracts';
 import type { IncidentFilter, IncidentRepository, Page } from '../../ports/store.js';
-import type { ClickHouseDb, Row } from '../clickhouse-db.js';
+import { latestVersions, type ClickHouseDb, type Row } from '../clickhouse-db.js';
 import { decodeIncidentCursor, encodeIncidentCursor } from '../../sqlite/incident-cursor.js';
 import { limitOf, json, num, numOrNull, str, strArray } from '../rows.js';
-import { inList, sql, where, type Sql } from '../sql.js';
+import { inList, sql, type Sql } from '../sql.js';
 import { severitiesAtLeast } from './anomaly.repository.js';
 
 const TABLE = 'incidents';
@@ -36,8 +36,8 @@ function fromRow(r: Row): Incident {
 
 /**
  * Incidents: ReplacingMergeTree(revision), read through FINAL so only the highest revision is visible even before
- * merges. Only immutable columns (id, tenant) are filtered inside the FINAL read; filters on mutable columns
- * (status, severity, lastSeen, …) apply to the latest version outside it, so a stale revision can never match.
+ * merges; list filters (status, severity, lastSeen, cursor…) apply to the latest revision only (`latestVersions`),
+ * so a stale revision can never match.
  */
 export class ClickHouseIncidentRepository implements IncidentRepository {
   constructor(private readonly db: ClickHouseDb) {}
@@ -59,9 +59,8 @@ export class ClickHouseIncidentRepository implements IncidentRepository {
     const order = f.order === 'asc' ? 'asc' : 'desc';
     const limit = limitOf(f.limit, DEFAULT_INCIDENT_PAGE, MAX_INCIDENT_PAGE);
 
-    const inner: Sql[] = [];
-    if (f.tenant !== undefined) inner.push(sql`tenant = ${f.tenant}`);
     const outer: Sql[] = [];
+    if (f.tenant !== undefined) outer.push(sql`tenant = ${f.tenant}`);
     if (f.status !== undefined) outer.push(sql`status = ${f.status}`);
     if (f.minSeverity !== undefined) outer.push(sql`severity IN ${inList(severitiesAtLeast(f.minSeverity))}`);
     if (f.detector !== undefined) outer.push(sql`has(detectors, ${f.detector})`);
@@ -78,10 +77,7 @@ export class ClickHouseIncidentRepository implements IncidentRepository {
       );
     }
     const orderBy = order === 'asc' ? sql`ORDER BY last_seen ASC, id ASC` : sql`ORDER BY last_seen DESC, id DESC`;
-    const rows = await this.db.select(sql`SELECT ${COLUMNS} FROM (
-  SELECT ${COLUMNS} FROM ${this.db.table(TABLE)} FINAL ${where(inner)}
-)
-${where(outer)}
+    const rows = await this.db.select(sql`${latestVersions(this.db.table(TABLE), COLUMNS, outer)}
 ${orderBy}
 LIMIT ${limit + 1}`);
     const items = rows.slice(0, limit).map(fromRow);

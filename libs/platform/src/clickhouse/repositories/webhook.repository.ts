@@ -1,6 +1,6 @@
 import { Severity } from '@vigil/contracts';
 import type { WebhookDelivery, WebhookRepository, WebhookSubscription } from '../../ports/store.js';
-import type { ClickHouseDb, Row } from '../clickhouse-db.js';
+import { latestVersions, type ClickHouseDb, type Row } from '../clickhouse-db.js';
 import { bool, limitOf, num, str, strArray } from '../rows.js';
 import { sql, where, type Sql } from '../sql.js';
 
@@ -64,11 +64,9 @@ export class ClickHouseWebhookRepository implements WebhookRepository {
   }
 
   async listSubscriptions(tenant?: string): Promise<WebhookSubscription[]> {
-    const inner: Sql[] = tenant === undefined ? [] : [sql`tenant = ${tenant}`];
-    const rows = await this.db.select(sql`SELECT ${SUB_COLUMNS} FROM (
-  SELECT ${SUB_COLUMNS} FROM ${this.db.table(SUBS)} FINAL ${where(inner)}
-)
-WHERE deleted = 0
+    const conditions: Sql[] = [sql`deleted = 0`];
+    if (tenant !== undefined) conditions.push(sql`tenant = ${tenant}`);
+    const rows = await this.db.select(sql`${latestVersions(this.db.table(SUBS), SUB_COLUMNS, conditions)}
 ORDER BY created_at ASC, id ASC`);
     return rows.map(subFromRow);
   }
