@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { ModulesContainer, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Logger } from 'pino';
 import { ConfigError, type VigilConfig } from '../config/config.js';
@@ -30,12 +30,13 @@ const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 export const HTTP_APP_SETUP = Symbol('HTTP_APP_SETUP');
 export type HttpAppSetup = (app: NestExpressApplication) => void | Promise<void>;
 
+/** The setup function some module provides under HTTP_APP_SETUP, or null (looked up without app.get, which logs a miss as an error). */
 function httpAppSetup(app: NestExpressApplication): HttpAppSetup | null {
-  try {
-    return app.get<HttpAppSetup>(HTTP_APP_SETUP, { strict: false });
-  } catch {
-    return null;
+  for (const module of app.get(ModulesContainer).values()) {
+    const instance: unknown = module.providers.get(HTTP_APP_SETUP)?.instance;
+    if (typeof instance === 'function') return instance as HttpAppSetup;
   }
+  return null;
 }
 
 /**
