@@ -44,16 +44,15 @@ function layoutOf(options: BaselineOptions): Layout {
   return l;
 }
 
-const scratch = new DataView(new ArrayBuffer(8));
+/** Raw bytes of the entity's first and last window start (reused: no allocation per encode). */
+const firstB = new Uint8Array(8);
+const lastB = new Uint8Array(8);
+const firstV = new DataView(firstB.buffer);
+const lastV = new DataView(lastB.buffer);
 
 function sameBytes(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): boolean {
   for (let i = 0; i < n; i++) if (a[ao + i] !== b[bo + i]) return false;
   return true;
-}
-
-function f64Bytes(v: number): Uint8Array {
-  scratch.setFloat64(0, v, true);
-  return new Uint8Array(scratch.buffer.slice(0));
 }
 
 /** Upper bound of the compact size (what to reserve). */
@@ -69,8 +68,8 @@ export function maxCompactBaselineBytes(options: BaselineOptions): number {
 export function compactBaseline(raw: Uint8Array, options: BaselineOptions, first: number, last: number, out: Uint8Array, off: number): number {
   const l = layoutOf(options);
   if (raw.byteLength !== l.raw || raw[0] !== l.fresh[0]) throw new Error(`baseline state: expected ${l.raw} bytes of version ${l.fresh[0]}`);
-  const firstB = f64Bytes(first);
-  const lastB = f64Bytes(last);
+  firstV.setFloat64(0, first, true);
+  lastV.setFloat64(0, last, true);
   const maskAt = off;
   let mask = 0;
   off += 1;
