@@ -1,18 +1,26 @@
 import { scoreFromLogP } from './calibration.js';
 import { alphaForHalfLife, ewmaStep } from './ewma.js';
 import { MAD_TO_SIGMA, robustStats } from './robust.js';
+import { ContextNovelty } from './series/context-novelty.js';
 import { normalLogSf } from './special-functions.js';
 
 /**
- * Univariate streaming detector for a metric series (one value per step), built from the same pieces the
- * entity baselines use: median/MAD over a bounded ring, EWMA moments, normal tails in log space and the
- * shared −log10 p calibration. An ensemble of context detectors feeds it:
- *   value      robust z of the value against the recent distribution (spikes, dips)
- *   change     robust z of the first difference against recent differences (sudden jumps)
- *   level      the mean of the last few values against the recent distribution (level shifts)
- * Their surprise is then judged against this series' own history of surprise (as Numenta's anomaly
- * likelihood does), so a noisy series needs more evidence than a quiet one; a detection is followed by a
- * rest period during which only stronger evidence is reported.
+ * Univariate streaming detector for a metric series (one value per step). Two engines, chosen by `combine`:
+ *
+ *   contextual novelty (default, series/context-novelty.ts, after the idea of CAD OSE): the value is binned over
+ *     the range of the learning period at a few resolutions; the score is the (information-weighted) share of the
+ *     step's short contexts — preceding bins + current bin, and (time of day, bin) — that were never seen before.
+ *   statistical ensemble, built from the pieces the entity baselines use (median/MAD over a bounded ring, EWMA
+ *     moments, normal tails in log space, the shared −log10 p calibration):
+ *       value      robust z of the value against the recent distribution (spikes, dips)
+ *       change     robust z of the first difference against recent differences (sudden jumps)
+ *       level      the mean of the last few values against the recent distribution (level shifts)
+ *     whose surprise is judged against this series' own history of surprise (as Numenta's anomaly likelihood
+ *     does), so a noisy series needs more evidence than a quiet one.
+ *
+ * A detection is followed by a rest period: with `restMode: 1` (default, as CAD OSE does) nothing is reported
+ * while a raw score of the last `restPeriod` steps reached `fireScore`; with 0 scores are damped instead.
+ * NAB measurements of every variant: scripts/nab/RESULTS.md.
  */
 export interface SeriesDetectorOptions {
   /** Steps of learning before any score is reported (NAB: its probationary period). */
@@ -45,9 +53,37 @@ export interface SeriesDetectorOptions {
   maxDecay: number;
   /** Bit set of context detectors: 1 value, 2 change, 4 level, 8 time-of-day residual, 16 time-of-day level. */
   detectors: number;
+  /** Weight of the contextual novelty detector (0: off); combined with the statistical score by `combine`. */
+  novelty: number;
+  /** 0: max(statistical, weight × novelty); 1: novelty only; 2: statistical only; 3: (1 − statWeight) × novelty + statWeight × statistical. */
+  combine: number;
+  /** Share of the statistical score in the blend of combine mode 3. */
+  statWeight: number;
+  /** Finest quantisation bins of the novelty detector across the learning period's range. */
+  noveltyLevels: number;
+  /** Resolutions of the novelty detector (each halves the bins). */
+  noveltyResolutions: number;
+  /** Longest context (preceding steps) of the novelty detector. */
+  noveltyOrder: number;
+  /** Share of the learning period's range added on each side before the novelty detector bins values. */
+  noveltyMargin: number;
+  /** 1: weigh each context kind by the information of a novelty in it (see ContextNovelty.weighted). */
+  noveltyWeighted: number;
+  /** Half-life (steps) of the novelty detector's per-kind novelty rates. */
+  noveltyRateHalfLife: number;
+  /** Time-of-day slots per day of the novelty detector's (slot, value) contexts; 0: off. */
+  noveltyTimeSlots: number;
+  /** Ranges beyond the learned range that the novelty detector's resolution r ignores, times r. */
+  noveltyOuterSlack: number;
+  /** The novelty detector bins over the [q, 1 − q] quantiles of the learning period (0: min to max). */
+  noveltyRangeQuantile: number;
+  /** Weight of prediction failures of seen contexts in the novelty detector (0: novelty only). */
+  noveltyPredictWeight: number;
+  /** 0: damp scores during the rest period by restDamping; 1: report 0 while a raw score of the last restPeriod steps reached fireScore. */
+  restMode: number;
 }
 
-/** Tuned on NAB (scripts/nab/RESULTS.md, run 26); the same values run for every series. */
+/** Tuned on NAB (scripts/nab/RESULTS.md, run 63); the same values run for every series. */
 export const DEFAULT_SERIES_OPTIONS: Readonly<SeriesDetectorOptions> = {
   probation: 750,
   restPeriod: 150,
@@ -55,7 +91,7 @@ export const DEFAULT_SERIES_OPTIONS: Readonly<SeriesDetectorOptions> = {
   levelWindow: 6,
   shortWindow: 4,
   surpriseHalfLife: 500,
-  fireScore: 0.25,
+  fireScore: 0.5,
   restDamping: 0.2,
   statsEvery: 1,
   likelihood: 2,
@@ -64,6 +100,20 @@ export const DEFAULT_SERIES_OPTIONS: Readonly<SeriesDetectorOptions> = {
   beyondWeight: 1,
   maxDecay: 1,
   detectors: 29,
+  novelty: 1,
+  combine: 1,
+  statWeight: 0.1,
+  noveltyLevels: 16,
+  noveltyResolutions: 4,
+  noveltyOrder: 6,
+  noveltyMargin: 0.1,
+  noveltyWeighted: 1,
+  noveltyRateHalfLife: 1000,
+  noveltyTimeSlots: 12,
+  noveltyOuterSlack: 0,
+  noveltyRangeQuantile: 0,
+  noveltyPredictWeight: 0,
+  restMode: 1,
 };
 
 const CAP_DECADES = 40;
@@ -188,6 +238,8 @@ export class SeriesDetector {
   private slotMs = 0;
   private firstT = NaN;
   private prevT = NaN;
+  private readonly contexts: ContextNovelty | undefined;
+  private readonly rawScores: Float64Array;
 
   constructor(options: Partial<SeriesDetectorOptions> = {}) {
     this.o = { ...DEFAULT_SERIES_OPTIONS, ...options };
@@ -202,6 +254,21 @@ export class SeriesDetector {
     this.tails = Array.from({ length: 5 }, () => new EmpiricalTail(keep, maxKeep, this.o.beyondWeight));
     this.surpriseTail = new EmpiricalTail(keep, maxKeep, this.o.beyondWeight);
     this.recentResiduals = new Float64Array(this.o.levelWindow).fill(NaN);
+    this.rawScores = new Float64Array(Math.max(1, this.o.restPeriod));
+    if (this.o.novelty > 0 || this.o.combine === 1)
+      this.contexts = new ContextNovelty({
+        warmup: Math.max(16, this.o.probation),
+        levels: this.o.noveltyLevels,
+        resolutions: this.o.noveltyResolutions,
+        maxOrder: this.o.noveltyOrder,
+        margin: this.o.noveltyMargin,
+        weighted: this.o.noveltyWeighted,
+        rateHalfLife: this.o.noveltyRateHalfLife,
+        timeSlots: this.o.noveltyTimeSlots,
+        outerSlack: this.o.noveltyOuterSlack,
+        rangeQuantile: this.o.noveltyRangeQuantile,
+        predictWeight: this.o.noveltyPredictWeight,
+      });
   }
 
   /**
@@ -234,6 +301,41 @@ export class SeriesDetector {
   next(x: number, t = NaN): number {
     const o = this.o;
     const i = this.step++;
+    const logP = o.combine === 1 ? 0 : this.statisticalLogP(x, t, i);
+    const novelty = this.contexts ? this.contexts.next(x, t) : 0;
+    if (i < o.probation) return 0;
+    const statScore = scoreFromLogP(logP);
+    let score =
+      o.combine === 1
+        ? novelty
+        : o.combine === 2
+          ? statScore
+          : o.combine === 3
+            ? (1 - o.statWeight) * novelty + o.statWeight * statScore
+            : Math.max(statScore, o.novelty * novelty);
+    if (o.restMode === 1) {
+      const ring = this.rawScores;
+      let resting = false;
+      for (const v of ring) if (v >= o.fireScore) resting = true;
+      ring[i % ring.length] = score;
+      return resting ? 0 : score;
+    }
+    if (o.fireScore > 0) {
+      if (i - this.lastFire <= o.restPeriod) score *= o.restDamping;
+      else if (score >= o.fireScore) this.lastFire = i;
+      return score;
+    }
+    // threshold-free rest: only a score above every raw score of the last restPeriod steps is reported in full
+    const ring = (this.recentScores ??= new Float64Array(Math.max(1, o.restPeriod)));
+    let peak = 0;
+    for (const v of ring) if (v > peak) peak = v;
+    ring[i % ring.length] = score;
+    return score > peak ? score : score * o.restDamping;
+  }
+
+  /** The statistical ensemble: ln p of the current surprise against this series' own history of surprise. */
+  private statisticalLogP(x: number, t: number, i: number): number {
+    const o = this.o;
     const residual = this.seasonalResidual(x, t);
     if (residual === residual) this.recentResiduals[i % o.levelWindow] = residual;
     const diff = this.prev === this.prev ? x - this.prev : 0;
@@ -292,19 +394,6 @@ export class SeriesDetector {
       this.surpriseTail.record(short);
     } else logP = o.likelihood ? (i > o.shortWindow ? normalLogSf((short - m.mean) / sd) : 0) : -decades * Math.LN10;
     this.surpriseMoments = ewmaStep(m, decades, this.surpriseAlpha, i);
-
-    if (i < o.probation) return 0;
-    let score = scoreFromLogP(logP);
-    if (o.fireScore > 0) {
-      if (i - this.lastFire <= o.restPeriod) score *= o.restDamping;
-      else if (score >= o.fireScore) this.lastFire = i;
-      return score;
-    }
-    // threshold-free rest: only a score above every raw score of the last restPeriod steps is reported in full
-    const ring = (this.recentScores ??= new Float64Array(Math.max(1, o.restPeriod)));
-    let peak = 0;
-    for (const v of ring) if (v > peak) peak = v;
-    ring[i % ring.length] = score;
-    return score > peak ? score : score * o.restDamping;
+    return logP;
   }
 }
