@@ -56,7 +56,14 @@ export class AlertsGateway implements OnApplicationBootstrap, OnModuleDestroy, S
   async onApplicationBootstrap(): Promise<void> {
     const httpServer = this.host.httpAdapter?.getHttpServer() as HttpServer | undefined;
     if (!httpServer) return; // an application context without HTTP (e.g. a consumer-only test): nothing to attach to
-    this.redis = this.config.redisUrl ? await openRedisAdapter(this.config.redisUrl, this.config.bus.kind === 'kafka' ? this.config.bus.groupPrefix : 'vigil') : null;
+    const prefix = this.config.bus.kind === 'kafka' ? this.config.bus.groupPrefix : 'vigil';
+    let lastError = '';
+    const onRedisError = (err: Error): void => {
+      // ioredis retries on its own; log each distinct failure once, not every reconnect attempt.
+      if (err.message !== lastError) this.log.warn({ err: err.message }, 'socket.io Redis adapter: Redis unreachable; retrying');
+      lastError = err.message;
+    };
+    this.redis = this.config.redisUrl ? await openRedisAdapter(this.config.redisUrl, prefix, onRedisError) : null;
     const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(httpServer, {
       serveClient: false,
       ...(this.redis ? { adapter: this.redis.adapter } : {}),

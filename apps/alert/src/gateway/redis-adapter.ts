@@ -10,10 +10,17 @@ export interface RedisAdapterHandle {
  * The socket.io Redis adapter (pub/sub), so broadcasts reach the clients of every alert instance. The channel is
  * prefixed with the deployment's group prefix, so two deployments sharing one Redis stay apart.
  */
-export async function openRedisAdapter(redisUrl: string, prefix: string): Promise<RedisAdapterHandle> {
-  const pub = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
+export async function openRedisAdapter(
+  redisUrl: string,
+  prefix: string,
+  onError: (err: Error) => void = () => undefined,
+): Promise<RedisAdapterHandle> {
+  // Not awaited: with Redis down the service still starts (its /health says degraded) and the clients keep
+  // reconnecting; broadcasts reach other instances once Redis is back.
+  const pub = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const sub = pub.duplicate();
-  await Promise.all([pub.connect(), sub.connect()]);
+  pub.on('error', onError);
+  sub.on('error', onError);
   return {
     adapter: createAdapter(pub, sub, { key: `${prefix}:socket.io` }),
     async close() {

@@ -27,6 +27,10 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap {
       breakers: new CircuitBreakers({ threshold: c.breakerThreshold, cooldownMs: c.breakerCooldownMs }, this.clock),
       clock: this.clock, logger: this.logger.child({ component: 'webhooks' }), timeoutMs: c.timeoutMs, maxAttempts: WEBHOOK_DELIVERY_QUEUE.retry.maxAttempts,
     });
-    await this.queue.start(deliverer.handle, c.concurrency);
+    // Not awaited: a queue whose backend (Redis) is down must not hold up boot; /health reports it, and the
+    // worker starts taking jobs as soon as it connects.
+    this.queue.start(deliverer.handle, c.concurrency).catch((err: unknown) => {
+      this.logger.error({ err }, 'webhook delivery worker could not start');
+    });
   }
 }
