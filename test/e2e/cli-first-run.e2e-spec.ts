@@ -133,12 +133,18 @@ describe('vigil replay and vigil incidents', () => {
     writeFileSync(file, gzipSync(lines.join('\n') + '\n'));
     const r = await cli(['replay', file, '--format', 'nginx', '--batch', '500'], asAdmin());
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(new RegExp(`^${lines.length} accepted, 0 rejected \\(dead-lettered\\) of ${lines.length} records`));
+    expect(r.stdout).toMatch(new RegExp(`^${lines.length} accepted, 0 rejected \\(dead-lettered\\) of ${lines.length} records .* → ${vigil.url}/v1/logs\n`));
   });
 
   it('tells a missing file apart from a server problem', async () => {
     const r = await cli(['replay', join(work, 'nope.log')], asAdmin());
     expect(r).toMatchObject({ code: 1, stderr: expect.stringMatching(/^vigil: cannot read .*nope\.log: no such file/) });
+    const file = join(work, 'one.log');
+    writeFileSync(file, '203.0.113.7 - - [14/May/2024:08:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8.5.0"\n');
+    const refused = await cli(['replay', file], { VIGIL_URL: vigil.url, VIGIL_KEY: 'vgl_wrong_key' });
+    expect(refused).toMatchObject({ code: 1, stderr: expect.stringMatching(/^vigil: shipping logs to POST \/v1\/logs: the API key was refused/) });
+    const both = await cli(['replay', file, '--url', vigil.url, '--kafka', '127.0.0.1:9092'], asAdmin());
+    expect(both).toMatchObject({ code: 1, stderr: 'vigil: give one destination: --url (a running Vigil) or --kafka (brokers)\n' });
   });
 
   it('lists incidents (none yet on a quiet system)', async () => {

@@ -83,7 +83,8 @@ export class ApiClient {
   }
 }
 
-function messageOf(body: unknown): string | null {
+/** The server's message in an error body (`{ message }`, NestJS's message list, or a short text body). */
+export function messageOf(body: unknown): string | null {
   if (body && typeof body === 'object' && 'message' in body) {
     const m = (body as { message: unknown }).message;
     if (typeof m === 'string') return m;

@@ -1,4 +1,4 @@
-import { ATTACK_SPAN_MS, Pacer, WARMUP_SPEEDUP, demoPlan } from './demo.js';
+import { ATTACK_SPAN_MS, DemoPacer, WARMUP_SPEEDUP, demoPlan } from './demo.js';
 import { nginxTime, startBanner } from './banner.js';
 
 const MIN = 60_000;
@@ -15,10 +15,10 @@ describe('vigil demo', () => {
     }
   });
 
-  describe(Pacer.name, () => {
+  describe(DemoPacer.name, () => {
     it('plays the warm-up faster, then the attacks at the chosen speed', () => {
       const start = 0;
-      const p = new Pacer(start, 20 * MIN, 60);
+      const p = new DemoPacer(start, 20 * MIN, 60);
       expect(p.waitMs(start, 1000)).toBe(0);
       // 10 minutes of warm-up at 60 × WARMUP_SPEEDUP
       expect(p.waitMs(10 * MIN, 1000)).toBeCloseTo((10 * MIN) / (60 * WARMUP_SPEEDUP), 6);
@@ -28,7 +28,7 @@ describe('vigil demo', () => {
     });
 
     it('re-anchors instead of bursting when the server fell behind', () => {
-      const p = new Pacer(0, 0, 60);
+      const p = new DemoPacer(0, 0, 60);
       expect(p.waitMs(1000, 0)).toBeCloseTo(1000 / 60, 6); // attack phase from wall 0
       expect(p.waitMs(MIN, 5000)).toBe(0); // due at 1000, now 5000: behind, re-anchor here
       expect(p.waitMs(2 * MIN, 5000)).toBeCloseTo(1000, 6); // then one more minute = one second

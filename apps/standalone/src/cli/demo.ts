@@ -2,11 +2,11 @@ import { ApiKeysService } from '@vigil/alert/api-keys/api-keys.service';
 import type { IncidentStreamEvent } from '@vigil/contracts';
 import { processConfig } from '@vigil/platform';
 import { TrafficPlan, type AttackLabel, type TrafficFormat } from '@vigil/testing/traffic/index';
-import { ApiClient } from './api-client.js';
+import { ApiClient, explainStatus } from './api-client.js';
 import { startStandalone } from './boot.js';
 import { CliError } from './errors.js';
 import { followIncidents } from './live.js';
-import { LogShipper } from './log-shipper.js';
+import { FatalShipError, HttpShipper } from './replay/shippers.js';
 
 export interface DemoOptions {
   /** Attach to a running Vigil instead of booting one in this process. */
@@ -49,7 +49,7 @@ export const WARMUP_SPEEDUP = 10;
  * before `warmupEnd`. When the server cannot keep up (more than a second behind), or when the attacks begin, the
  * schedule is re-anchored at the present instead of bursting to catch up, so the attacks always play at `speed`.
  */
-export class Pacer {
+export class DemoPacer {
   private anchorTs: number;
   private anchorWall: number | null = null;
   private inWarmup = true;
@@ -158,8 +158,21 @@ export async function runDemo(o: DemoOptions, out: (line: string) => void = (l) 
     return null;
   });
 
-  const shipper = new LogShipper({ client, format: o.format });
-  const pace = new Pacer(start, start + plan.options.warmupMs, o.speed);
+  const shipper = new HttpShipper({ url: client.url, key: client.token, format: o.format, maxAttempts: 30 });
+  const stats = { records: 0, accepted: 0, rejected: 0 };
+  const ship = async (lines: string[]) => {
+    if (lines.length === 0) return;
+    try {
+      const r = await shipper.ship(lines);
+      stats.records += lines.length;
+      stats.accepted += r.accepted;
+      stats.rejected += r.rejected;
+    } catch (err) {
+      if (err instanceof FatalShipError) throw new CliError(explainStatus(err.status, err.serverMessage, 'shipping logs to POST /v1/logs'));
+      throw err;
+    }
+  };
+  const pace = new DemoPacer(start, start + plan.options.warmupMs, o.speed);
   const tickEvent = TICK_MS * o.speed;
   const announced = new Set<string>();
   let batch: string[] = [];
@@ -167,14 +180,14 @@ export async function runDemo(o: DemoOptions, out: (line: string) => void = (l) 
   let lastReport = performance.now();
   const report = (eventNow: number) => {
     const secs = (performance.now() - began) / 1000;
-    out(`${elapsed()}  event time ${fmtClock(eventNow)} · ${fmtInt(shipper.stats.accepted)} records (${fmtInt(shipper.stats.records / Math.max(secs, 0.001))}/s) · ${opened.size} incidents`);
+    out(`${elapsed()}  event time ${fmtClock(eventNow)} · ${fmtInt(stats.accepted)} records (${fmtInt(stats.records / Math.max(secs, 0.001))}/s) · ${opened.size} incidents`);
   };
   const flushUntil = async (eventEnd: number) => {
     const wait = pace.waitMs(eventEnd, performance.now());
     if (wait > 0) await sleep(wait);
     const lines = batch;
     batch = [];
-    await shipper.send(lines);
+    await ship(lines);
     if (performance.now() - lastReport >= 5000) {
       lastReport = performance.now();
       report(Math.min(eventEnd, end));
@@ -197,7 +210,7 @@ export async function runDemo(o: DemoOptions, out: (line: string) => void = (l) 
 
   out('');
   out(
-    `Replay done: ${fmtInt(shipper.stats.accepted)} records accepted, ${fmtInt(shipper.stats.rejected)} rejected, ${opened.size} incidents opened` +
+    `Replay done: ${fmtInt(stats.accepted)} records accepted, ${fmtInt(stats.rejected)} rejected, ${opened.size} incidents opened` +
       (first.at !== null ? ` (the first ${first.at.toFixed(0)} s after the demo started).` : '.'),
   );
   if (booted && !o.exit) {

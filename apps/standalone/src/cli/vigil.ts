@@ -5,23 +5,23 @@
  *
  *   vigil start                       run standalone (what `npm start` does)
  *   vigil demo                        boot standalone and replay generated traffic with attacks, 60× event time
- *   vigil replay <file>               ship a log file to a running Vigil, with a progress bar
+ *   vigil replay <file>               replay a log file in event time to a running Vigil or to Kafka, with a progress bar
  *   vigil keys create|list|revoke|rotate
  *   vigil incidents [--follow]        recent incidents; --follow streams them live
  */
 import 'reflect-metadata';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { SEVERITY_RANK, type Severity } from '@vigil/contracts';
+import { LogFormat, SEVERITY_RANK, TOPICS, type Severity } from '@vigil/contracts';
 import { TRAFFIC_FORMATS } from '@vigil/testing/traffic/index';
 import { ApiClient } from './api-client.js';
 import { CliError } from './errors.js';
 import { incidentLine, incidentRows, listIncidents } from './incidents.js';
 import { keyTable, keysApi } from './keys.js';
 import { followIncidents } from './live.js';
+import { parseSpeed, type ReplaySpeed } from './replay/speed.js';
 
 const DEFAULT_URL = 'http://localhost:8080';
 const ROLES = ['admin', 'analyst', 'viewer', 'shipper', 'integrator'];
-const FORMATS = ['kong', 'apisix', 'envoy', 'nginx', 'traefik', 'aws', 'tyk', 'vigil'];
 const SEVERITIES = Object.keys(SEVERITY_RANK) as Severity[];
 
 function positive(name: string) {
@@ -37,6 +37,29 @@ function integer(name: string, min: number) {
     if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${v}"`);
     return n;
   };
+}
+
+function speedArg(v: string): ReplaySpeed {
+  try {
+    return parseSpeed(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+interface ReplayCli {
+  url: string;
+  key?: string;
+  kafka?: string;
+  topic: string;
+  tenant?: string;
+  format: LogFormat | 'auto';
+  speed: ReplaySpeed;
+  batch: number;
+  retries: number;
+  gzip?: boolean;
+  json?: boolean;
+  progress: boolean;
 }
 
 /** --url and --key on every command that talks to a running Vigil (also from VIGIL_URL / VIGIL_KEY). */
@@ -83,18 +106,43 @@ export function buildProgram(): Command {
       await runDemo({ ...o, ...(o.url ? { url: o.url } : {}), ...(o.key ? { key: o.key } : {}) });
     });
 
-  withServer(
+  const replayCmd = withServer(
     program
       .command('replay')
-      .description('Ship a file of gateway log lines (NDJSON or text lines; .gz is decompressed) to a running Vigil, with a progress bar.')
+      .description(
+        'Replay a gateway log file (NDJSON / JSON lines or text lines such as nginx; gzip is decompressed) through Vigil, in event time: ' +
+          'to POST /v1/logs of a running Vigil (default), or to the raw-logs Kafka topic with --kafka. Progress bar with events/s and ETA, summary at the end.',
+      )
       .argument('<file>', 'log file, one record per line')
-      .addOption(new Option('--format <format>', 'force the log format (default: detected per record)').choices(FORMATS))
-      .option('--batch <n>', 'lines per request', integer('--batch', 1), 2000)
-      .option('--no-progress', 'no progress bar'),
-  ).action(async (file: string, o: { url: string; key?: string; format?: string; batch: number; progress: boolean }) => {
-    const { runReplay } = await import('./replay.js');
-    const r = await runReplay(file, { url: o.url, key: o.key ?? '', batch: o.batch, progress: o.progress && process.stderr.isTTY === true, ...(o.format ? { format: o.format } : {}) });
-    print(`${r.accepted} accepted, ${r.rejected} rejected (dead-lettered) of ${r.records} records in ${r.seconds.toFixed(1)} s (${Math.round(r.records / Math.max(r.seconds, 0.001))} events/s)`);
+      .option('--kafka <brokers>', 'produce to Kafka instead (bootstrap brokers, comma-separated host:port)')
+      .option('--topic <topic>', 'Kafka topic for --kafka', TOPICS.rawLogs)
+      .option('--tenant <tenant>', 'tenant header on Kafka messages (over HTTP the key\'s tenant applies)')
+      .addOption(new Option('--format <format>', 'force the log format (default: detected per record)').choices(['auto', ...LogFormat.options]).default('auto'))
+      .option('--speed <speed>', '"max", or an event-time acceleration such as 60x (one hour of logs per minute)', speedArg, { kind: 'max' } as ReplaySpeed)
+      .option('--batch <n>', 'records per request / produce call', integer('--batch', 1), 2000)
+      .option('--retries <n>', 'HTTP attempts per batch on 429/503 before giving up', integer('--retries', 1), 8)
+      .option('--gzip', 'gzip HTTP request bodies')
+      .option('--json', 'print the summary as one JSON object')
+      .option('--no-progress', 'no progress bar (it is drawn only when stderr is a terminal)')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  vigil replay traffic.ndjson.gz --key $VIGIL_KEY --speed 60x\n  vigil replay access.log.gz --format nginx --kafka 127.0.0.1:9092 --topic vigil.access-logs.raw\n',
+      ),
+  );
+  replayCmd.action(async (file: string, o: ReplayCli) => {
+    const fromCli = (name: string) => replayCmd.getOptionValueSource(name) === 'cli';
+    if (o.kafka !== undefined && fromCli('url')) throw new CliError('give one destination: --url (a running Vigil) or --kafka (brokers)');
+    if (o.kafka === undefined && (fromCli('topic') || o.tenant !== undefined)) throw new CliError('--topic and --tenant apply to --kafka only (over HTTP, the API key\'s tenant applies)');
+    const { runReplayCommand, replaySummaryText } = await import('./replay/replay-command.js');
+    const r = await runReplayCommand(file, {
+      destination:
+        o.kafka !== undefined
+          ? { kind: 'kafka', brokers: o.kafka.split(',').map((b) => b.trim()).filter(Boolean), topic: o.topic, ...(o.tenant ? { tenant: o.tenant } : {}) }
+          : { kind: 'http', url: o.url, key: o.key ?? '' },
+      format: o.format, batch: o.batch, speed: o.speed, retries: o.retries, gzip: o.gzip === true,
+      progress: o.progress && process.stderr.isTTY === true,
+    });
+    print(o.json ? JSON.stringify(r) : replaySummaryText(r));
   });
 
   const keys = program.command('keys').description('Manage API keys of a running Vigil (needs an admin key).');

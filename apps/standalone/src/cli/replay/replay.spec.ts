@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { replay } from './replay.js';
 import { readLines } from './read-lines.js';
-import { FatalShipError, HttpShipper, retryAfterMs, type ShipResult, type Shipper } from './shippers.js';
+import { FatalShipError, HttpShipper, contentTypeOf, retryAfterMs, type ShipResult, type Shipper } from './shippers.js';
+import { replaySummaryText, type ReplayCommandResult } from './replay-command.js';
 import { Pacer, parseSpeed } from './speed.js';
 
 class RecordingShipper implements Shipper {
@@ -115,6 +116,19 @@ describe('readLines', () => {
     expect(src.totalBytes).toBe(content.length);
     expect(src.bytesRead()).toBe(content.length);
   });
+  it('reports progress by the lines handed out, not by what the stream read ahead', async () => {
+    const text = Array.from({ length: 1_000 }, (_, i) => String(i).padStart(99, '.')).join('\n') + '\n'; // 100 bytes a line
+    for (const [name, content] of [['plain.log', Buffer.from(text)], ['zipped.log.gz', gzipSync(text)]] as const) {
+      const path = join(dir, name);
+      writeFileSync(path, content);
+      const src = readLines(path);
+      const it = src.lines[Symbol.asyncIterator]();
+      for (let i = 0; i < 500; i++) await it.next();
+      if (name === 'plain.log') expect(src.bytesRead()).toBe(50_000);
+      else expect(src.bytesRead()).toBeLessThan(content.length);
+      await it.return?.();
+    }
+  });
 });
 
 describe('HttpShipper', () => {
@@ -175,11 +189,31 @@ describe('HttpShipper', () => {
     expect(seen).toHaveLength(3);
   });
 
-  it('stops at once on a refused key, with the server message', async () => {
+  it('stops at once on a refused key, with the status and the server message', async () => {
     answers.push(() => ({ status: 401, body: { message: 'invalid API key' } }));
     const shipper = new HttpShipper({ url, key: 'bad', contentType: 'text/plain', sleep: async () => {} });
-    await expect(shipper.ship(['x'])).rejects.toThrow(FatalShipError);
+    const err = await shipper.ship(['x']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FatalShipError);
+    expect(err).toMatchObject({ status: 401, serverMessage: 'invalid API key' });
     expect(seen).toHaveLength(1);
+  });
+
+  it('sends JSON records as NDJSON and text lines as text/plain when no content type is forced', async () => {
+    answers.push(ok(1), ok(1));
+    const shipper = new HttpShipper({ url, key: 'k' });
+    await shipper.ship(['  {"a":1}']);
+    await shipper.ship(['203.0.113.7 - - [14/May/2024:08:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl"']);
+    expect(seen.map((s) => s.headers['content-type'])).toEqual(['application/x-ndjson', 'text/plain']);
+    expect(contentTypeOf(undefined)).toBe('text/plain');
+  });
+
+  it('names the network failure when the server cannot be reached', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const closed = new HttpShipper({ url: `http://127.0.0.1:${port}/`, key: 'k', contentType: 'text/plain', maxAttempts: 2, sleep: async () => {} });
+    await expect(closed.ship(['x'])).rejects.toThrow(/still failing after 2 attempts \(last: ECONNREFUSED\)/);
   });
 
   it('gives up after maxAttempts when the server stays saturated', async () => {
@@ -194,5 +228,30 @@ describe('HttpShipper', () => {
     expect(retryAfterMs(new Date(now + 5_000).toUTCString(), now)).toBe(5_000);
     expect(retryAfterMs('soon', now)).toBeNull();
     expect(retryAfterMs(null, now)).toBeNull();
+  });
+});
+
+describe(replaySummaryText.name, () => {
+  const base: ReplayCommandResult = {
+    sent: 1_000, accepted: 990, rejected: 10, reasons: { invalid_status: 10 }, locallyInvalid: { invalid_status: 10 }, untimed: 0,
+    firstEventTs: Date.UTC(2024, 4, 14, 10), lastEventTs: Date.UTC(2024, 4, 14, 11), wallMs: 2_000,
+    target: 'http://localhost:8080/v1/logs', kafka: false,
+  };
+
+  it('says what ingest accepted and rejected over HTTP, why, and the event time covered', () => {
+    expect(replaySummaryText(base).split('\n')).toEqual([
+      '990 accepted, 10 rejected (dead-lettered) of 1000 records in 2.0 s (500 events/s) → http://localhost:8080/v1/logs',
+      '  rejected: invalid_status 10',
+      '  event time 2024-05-14T10:00:00Z … 2024-05-14T11:00:00Z',
+    ]);
+  });
+
+  it('for Kafka, counts what the broker took and what the local ingest check says will be rejected', () => {
+    const r = { ...base, accepted: 1_000, rejected: 0, reasons: {}, untimed: 3, target: 'kafka k1:9092 topic raw', kafka: true };
+    expect(replaySummaryText(r).split('\n')).toEqual([
+      '1000 accepted by the broker (ingest parses them later) of 1000 records in 2.0 s (500 events/s) → kafka k1:9092 topic raw',
+      '  ingest will reject (local check): invalid_status 10',
+      '  event time 2024-05-14T10:00:00Z … 2024-05-14T11:00:00Z (3 records without a readable timestamp)',
+    ]);
   });
 });

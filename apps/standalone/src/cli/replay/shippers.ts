@@ -15,7 +15,18 @@ export interface Shipper {
 }
 
 /** A failure retrying cannot fix (bad key, bad request): the replay stops with this message. */
-export class FatalShipError extends Error {}
+export class FatalShipError extends Error {
+  constructor(
+    message: string,
+    /** The HTTP status that answered. */
+    readonly status: number,
+    /** The server's own message (the body's `message`, or the body). */
+    readonly serverMessage: string,
+  ) {
+    super(message);
+    this.name = 'FatalShipError';
+  }
+}
 
 export interface HttpShipperOptions {
   /** Base URL of a running Vigil (`http://localhost:8080`); records go to POST {url}/v1/logs. */
@@ -24,8 +35,8 @@ export interface HttpShipperOptions {
   key: string;
   /** Force a format for every record (X-Vigil-Log-Format); 'auto' or undefined detects per record. */
   format?: string;
-  /** `application/x-ndjson` for JSON records, `text/plain` for text lines. */
-  contentType: string;
+  /** `application/x-ndjson` for JSON records, `text/plain` for text lines. Default: chosen per batch by contentTypeOf. */
+  contentType?: string;
   gzip?: boolean;
   /** Attempts per batch on 429 / 503 / network errors before giving up. Default 8. */
   maxAttempts?: number;
@@ -45,6 +56,21 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
   if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
   const at = Date.parse(s);
   return Number.isFinite(at) ? Math.max(0, at - now) : null;
+}
+
+/** JSON records go as NDJSON, anything else (nginx combined, ...) as text lines: judged by a batch's first record. */
+export function contentTypeOf(firstRecord: string | undefined): string {
+  return firstRecord?.trimStart().startsWith('{') ? 'application/x-ndjson' : 'text/plain';
+}
+
+/** The low-level reason a fetch failed (ECONNREFUSED, ENOTFOUND, ...), else its message. Duck-typed: errors may come from another realm. */
+export function networkCause(err: unknown): string {
+  const fields = (e: unknown) => (e !== null && typeof e === 'object' ? (e as { cause?: unknown; code?: unknown; message?: unknown }) : {});
+  const outer = fields(err);
+  const inner = outer.cause !== undefined ? fields(outer.cause) : outer;
+  if (typeof inner.code === 'string' && inner.code) return inner.code;
+  if (typeof inner.message === 'string' && inner.message) return inner.message;
+  return typeof outer.message === 'string' ? outer.message : String(err);
 }
 
 interface IntakeBody {
@@ -67,7 +93,7 @@ export class HttpShipper implements Shipper {
   async ship(records: string[]): Promise<ShipResult> {
     const text = records.join('\n') + '\n';
     const body = this.o.gzip ? gzipSync(text) : Buffer.from(text);
-    const headers: Record<string, string> = { 'content-type': this.o.contentType, authorization: `Bearer ${this.o.key}` };
+    const headers: Record<string, string> = { 'content-type': this.o.contentType ?? contentTypeOf(records[0]), authorization: `Bearer ${this.o.key}` };
     if (this.o.gzip) headers['content-encoding'] = 'gzip';
     if (this.o.format && this.o.format !== 'auto') headers['x-vigil-log-format'] = this.o.format;
     const maxAttempts = this.o.maxAttempts ?? 8;
@@ -81,12 +107,12 @@ export class HttpShipper implements Shipper {
         if (res.ok) return toResult(parsed, records.length);
         if (res.status !== 429 && res.status !== 503) {
           const msg = typeof parsed.message === 'string' ? parsed.message : JSON.stringify(parsed);
-          throw new FatalShipError(`POST ${this.endpoint} answered ${res.status}: ${msg}`);
+          throw new FatalShipError(`POST ${this.endpoint} answered ${res.status}: ${msg}`, res.status, msg);
         }
         wait = retryAfterMs(res.headers.get('retry-after'));
       } catch (err) {
         if (err instanceof FatalShipError) throw err;
-        status = (err as Error).message;
+        status = networkCause(err);
       }
       if (attempt >= maxAttempts) throw new Error(`POST ${this.endpoint} still failing after ${attempt} attempts (last: ${status})`);
       const waitMs = wait ?? Math.min(30_000, (this.o.backoffMs ?? 250) * 2 ** (attempt - 1));
