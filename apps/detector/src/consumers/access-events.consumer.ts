@@ -1,7 +1,8 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { EVENT_BUS, LOGGER, type EventBus, type Subscription } from '@vigil/platform';
+import { Inject, Injectable } from '@nestjs/common';
+import { EVENT_BUS, LOGGER, type EventBus } from '@vigil/platform';
 import type { Logger } from 'pino';
 import { DetectAnomalies } from '../usecases/detect-anomalies/detect-anomalies.usecase.js';
+import { BusConsumer, type ConsumerPlan } from './bus.consumer.js';
 
 /**
  * Consumes `vigil.access-events` (keyed by tenant + IP, so each IP's state lives on one instance). Assignment restores
@@ -9,30 +10,26 @@ import { DetectAnomalies } from '../usecases/detect-anomalies/detect-anomalies.u
  * after the batch's anomalies and re-keyed partials are written.
  */
 @Injectable()
-export class AccessEventsConsumer implements OnApplicationBootstrap, OnModuleDestroy {
-  private subscription: Subscription | null = null;
-  private readonly log: Logger;
-
+export class AccessEventsConsumer extends BusConsumer {
   constructor(
-    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(EVENT_BUS) bus: EventBus,
     @Inject(LOGGER) logger: Logger,
     private readonly detect: DetectAnomalies,
   ) {
-    this.log = logger.child({ component: 'access-events-consumer' });
+    super(bus, logger.child({ component: 'access-events-consumer' }));
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    const topic = this.detect.topic('access');
-    const groupId = this.detect.groupId('access');
-    this.subscription = await this.bus.subscribe(
-      { topic, groupId, maxBatchSize: 2000, onAssigned: (ps) => this.detect.assigned('access', ps), onRevoked: (ps) => this.detect.revoked('access', ps) },
-      (messages, ctx) => this.detect.handleAccessEvents(messages, ctx.partition),
-    );
-    this.log.info({ topic, groupId }, 'consuming access events');
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.subscription?.close();
-    this.subscription = null;
+  protected plan(): ConsumerPlan {
+    return {
+      options: {
+        topic: this.detect.topic('access'),
+        groupId: this.detect.groupId('access'),
+        maxBatchSize: 2000,
+        onAssigned: (ps) => this.detect.assigned('access', ps),
+        onRevoked: (ps) => this.detect.revoked('access', ps),
+      },
+      handler: (messages, ctx) => this.detect.handleAccessEvents(messages, ctx.partition),
+      what: 'consuming access events',
+    };
   }
 }

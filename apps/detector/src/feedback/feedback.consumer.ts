@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { EVENT_BUS, LOGGER, type EventBus, type Subscription } from '@vigil/platform';
+import { Inject, Injectable } from '@nestjs/common';
+import { EVENT_BUS, LOGGER, type EventBus } from '@vigil/platform';
 import type { Logger } from 'pino';
+import { BusConsumer, type ConsumerPlan } from '../consumers/bus.consumer.js';
 import { DetectAnomalies } from '../usecases/detect-anomalies/detect-anomalies.usecase.js';
 
 /**
@@ -11,27 +12,20 @@ import { DetectAnomalies } from '../usecases/detect-anomalies/detect-anomalies.u
  * left behind by event time are pruned). On the in-process bus, the checkpoints carry them across a restart.
  */
 @Injectable()
-export class FeedbackConsumer implements OnApplicationBootstrap, OnModuleDestroy {
-  private subscription: Subscription | null = null;
-  private readonly log: Logger;
-
+export class FeedbackConsumer extends BusConsumer {
   constructor(
-    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(EVENT_BUS) bus: EventBus,
     @Inject(LOGGER) logger: Logger,
     private readonly detect: DetectAnomalies,
   ) {
-    this.log = logger.child({ component: 'feedback-consumer' });
+    super(bus, logger.child({ component: 'feedback-consumer' }));
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    const topic = this.detect.feedbackTopic;
-    const groupId = this.detect.feedbackGroupId(randomUUID().slice(0, 8));
-    this.subscription = await this.bus.subscribe({ topic, groupId, fromBeginning: true, maxBatchSize: 500 }, async (messages) => this.detect.handleFeedback(messages));
-    this.log.info({ topic, groupId }, 'consuming false-positive feedback');
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.subscription?.close();
-    this.subscription = null;
+  protected plan(): ConsumerPlan {
+    return {
+      options: { topic: this.detect.feedbackTopic, groupId: this.detect.feedbackGroupId(randomUUID().slice(0, 8)), fromBeginning: true, maxBatchSize: 500 },
+      handler: async (messages) => this.detect.handleFeedback(messages),
+      what: 'consuming false-positive feedback',
+    };
   }
 }
