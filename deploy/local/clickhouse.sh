@@ -16,20 +16,12 @@ NAME=clickhouse
 MATCH=clickhouse-server
 
 ping_http() { curl -fsS --max-time 2 "http://127.0.0.1:$1/?query=SELECT%201" | grep -qx 1; }
+answers() { ping_http "${1##*:}"; }
 
 start() {
   local dir pid url
   dir="$(service_dir clickhouse)"
-  if pid="$(running_pid "$dir" "$MATCH")" && [ -f "$dir/endpoint" ]; then
-    url="$(cat "$dir/endpoint")"
-    if ping_http "${url##*:}"; then
-      log "$NAME: already running (pid $pid) at $url"
-      printf '%s\n' "$url"
-      return 0
-    fi
-    log "$NAME: pid $pid is alive but does not answer at $url; restarting it"
-    stop_pid "$dir" "$MATCH" "$NAME"
-  fi
+  reuse_running "$dir" "$MATCH" "$NAME" answers && return 0
 
   ensure_packages clickhouse-server clickhouse-client curl
   command -v clickhouse-server >/dev/null 2>&1 || die "clickhouse-server is not on PATH after installing it"
@@ -48,30 +40,16 @@ start() {
   printf '%s\n' "$pid" >"$dir/pid"
   log "$NAME: starting (pid $pid) on HTTP $HTTP_PORT, TCP $TCP_PORT"
   # Ready = our process still alive and answering SELECT 1.
-  wait_until "$VIGIL_START_TIMEOUT" "ClickHouse" bash -c "
-    [ -r /proc/$pid/cmdline ] || exit 0
-    curl -fsS --max-time 2 'http://127.0.0.1:$HTTP_PORT/?query=SELECT%201' | grep -qx 1" || fail_start "$dir" "$NAME" "$pid"
-  pid_alive "$pid" "$MATCH" || fail_start "$dir" "$NAME" "$pid"
+  await_ready "$dir" "$NAME" "$pid" "$MATCH" ping_http "$HTTP_PORT"
   url="http://127.0.0.1:$HTTP_PORT"
   printf '%s\n' "$url" >"$dir/endpoint"
   log "$NAME: ready at $url ($(curl -fsS --max-time 2 "$url/?query=SELECT%20version()"))"
   printf '%s\n' "$url"
 }
 
-status() {
-  local dir pid
-  dir="$VIGIL_INFRA_DIR/clickhouse"
-  if pid="$(running_pid "$dir" "$MATCH")" && [ -f "$dir/endpoint" ]; then
-    printf 'running %s %s\n' "$pid" "$(cat "$dir/endpoint")"
-  else
-    printf 'stopped\n'
-    return 1
-  fi
-}
-
 case "${1:-}" in
   start) start ;;
   stop) stop_pid "$VIGIL_INFRA_DIR/clickhouse" "$MATCH" "$NAME" ;;
-  status) status ;;
+  status) service_status "$NAME" "$MATCH" ;;
   *) die "usage: $0 start|stop|status" ;;
 esac

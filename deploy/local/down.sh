@@ -7,15 +7,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 HERE="$VIGIL_REPO/deploy/local"
 
-services=("$@")
-[ "${#services[@]}" -eq 0 ] && services=(kafka redis clickhouse)
-for s in "${services[@]}"; do
-  case "$s" in clickhouse | redis | kafka) ;; *) die "unknown service '$s' (expected clickhouse, redis or kafka)" ;; esac
-done
-
-mkdir -p "$VIGIL_INFRA_DIR"
-exec 9>"$VIGIL_INFRA_DIR/.lock"
-flock -w 300 9 || die "another deploy/local/up.sh or down.sh has held $VIGIL_INFRA_DIR/.lock for 5 minutes"
+select_services "kafka redis clickhouse" "$@"
+lock_infra
 
 failed=0
 for s in "${services[@]}"; do

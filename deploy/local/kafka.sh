@@ -57,21 +57,16 @@ bootstrap_reachable() {
   (exec 3<>"/dev/tcp/${first%:*}/${first##*:}") 2>/dev/null
 }
 
+# answers "<bootstrap> <control-port>": the first broker accepts connections and the control port answers PONG
+answers() { bootstrap_reachable "${1% *}" && ping_control "${1#* }"; }
+
+# has_bootstrap <dir>: the mock printed its bootstrap servers
+has_bootstrap() { grep -q '^BOOTSTRAP ' "$1/stdout.log"; }
+
 start() {
-  local dir pid endpoint bootstrap control specs
+  local dir pid endpoint bootstrap specs
   dir="$(service_dir kafka)"
-  if pid="$(running_pid "$dir" "$MATCH")" && [ -f "$dir/endpoint" ]; then
-    endpoint="$(cat "$dir/endpoint")"
-    bootstrap="${endpoint% *}"
-    control="${endpoint#* }"
-    if bootstrap_reachable "$bootstrap" && ping_control "$control"; then
-      log "$NAME: already running (pid $pid) at $bootstrap, control port $control"
-      printf '%s\n' "$endpoint"
-      return 0
-    fi
-    log "$NAME: pid $pid is alive but not answering; restarting it"
-    stop_pid "$dir" "$MATCH" "$NAME"
-  fi
+  reuse_running "$dir" "$MATCH" "$NAME" answers && return 0
 
   case "$BROKERS" in 1 | 3) ;; *) die "VIGIL_KAFKA_BROKERS_COUNT must be 1 or 3, got '$BROKERS'" ;; esac
   build "$dir"
@@ -81,10 +76,7 @@ start() {
   pid="$(start_detached "$dir" "$dir/kafka-mock" "$BROKERS" "$specs" "$CONTROL_PORT")"
   printf '%s\n' "$pid" >"$dir/pid"
   log "$NAME: starting (pid $pid), $BROKERS broker(s), topics $specs"
-  wait_until "$VIGIL_START_TIMEOUT" "the Kafka mock" bash -c "
-    [ -r /proc/$pid/cmdline ] || exit 0
-    grep -q '^BOOTSTRAP ' '$dir/stdout.log'" || fail_start "$dir" "$NAME" "$pid"
-  pid_alive "$pid" "$MATCH" || fail_start "$dir" "$NAME" "$pid"
+  await_ready "$dir" "$NAME" "$pid" "$MATCH" has_bootstrap "$dir"
   bootstrap="$(sed -n 's/^BOOTSTRAP //p' "$dir/stdout.log" | head -n1)"
   [ -n "$bootstrap" ] || fail_start "$dir" "$NAME" "$pid"
   wait_until 10 "the Kafka mock's brokers" bootstrap_reachable "$bootstrap" || fail_start "$dir" "$NAME" "$pid"
@@ -95,21 +87,10 @@ start() {
   printf '%s\n' "$endpoint"
 }
 
-status() {
-  local dir pid
-  dir="$VIGIL_INFRA_DIR/kafka"
-  if pid="$(running_pid "$dir" "$MATCH")" && [ -f "$dir/endpoint" ]; then
-    printf 'running %s %s\n' "$pid" "$(cat "$dir/endpoint")"
-  else
-    printf 'stopped\n'
-    return 1
-  fi
-}
-
 case "${1:-}" in
   start) start ;;
   stop) stop_pid "$VIGIL_INFRA_DIR/kafka" "$MATCH" "$NAME" ;;
-  status) status ;;
+  status) service_status "$NAME" "$MATCH" ;;
   topics) topic_specs ;;
   *) die "usage: $0 start|stop|status|topics" ;;
 esac

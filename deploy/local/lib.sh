@@ -129,8 +129,70 @@ fail_start() {
   rm -f "$dir/pid" "$dir/endpoint"
   log "$name did not become ready within ${VIGIL_START_TIMEOUT}s. Last lines of its logs in $dir:"
   local f
-  for f in "$dir"/stderr.log "$dir"/stdout.log "$dir"/log/e.log; do
+  for f in "$dir"/stderr.log "$dir"/stdout.log "$dir"/redis.log "$dir"/log/e.log; do
     [ -s "$f" ] && { log "--- $f"; tail -n 20 "$f" >&2; }
   done
   exit 1
+}
+
+# await_ready <dir> <name> <pid> <comm-substring> <check...>: waits up to VIGIL_START_TIMEOUT for <check> (a command
+# or function) to succeed while the process lives; when it died or never got ready, reports and exits (fail_start).
+await_ready() {
+  local dir="$1" name="$2" pid="$3" match="$4"
+  shift 4
+  wait_until "$VIGIL_START_TIMEOUT" "$name" _ready_or_dead "$pid" "$@" || fail_start "$dir" "$name" "$pid"
+  pid_alive "$pid" "$match" || fail_start "$dir" "$name" "$pid"
+}
+_ready_or_dead() {
+  local pid="$1"
+  shift
+  [ -r "/proc/$pid/cmdline" ] || return 0
+  "$@"
+}
+
+# reuse_running <dir> <comm-substring> <name> <answers-fn>: when the server this script started is alive and
+# `<answers-fn> <endpoint>` succeeds, prints its endpoint and returns 0. Alive but not answering: stops it. Else 1.
+reuse_running() {
+  local dir="$1" match="$2" name="$3" answers="$4" pid endpoint
+  { pid="$(running_pid "$dir" "$match")" && [ -f "$dir/endpoint" ]; } || return 1
+  endpoint="$(cat "$dir/endpoint")"
+  if "$answers" "$endpoint"; then
+    log "$name: already running (pid $pid) at $endpoint"
+    printf '%s\n' "$endpoint"
+    return 0
+  fi
+  log "$name: pid $pid is alive but does not answer at $endpoint; restarting it"
+  stop_pid "$dir" "$match" "$name"
+  return 1
+}
+
+# service_status <name> <comm-substring>: "running <pid> <endpoint>" on stdout, or "stopped" and status 1.
+service_status() {
+  local dir="$VIGIL_INFRA_DIR/$1" pid
+  if pid="$(running_pid "$dir" "$2")" && [ -f "$dir/endpoint" ]; then
+    printf 'running %s %s\n' "$pid" "$(cat "$dir/endpoint")"
+  else
+    printf 'stopped\n'
+    return 1
+  fi
+}
+
+# select_services "<default order>" <args...>: sets the array `services` to the services named (default: all, in
+# that order), each checked.
+select_services() {
+  local defaults="$1" s
+  shift
+  services=("$@")
+  [ "${#services[@]}" -eq 0 ] && read -r -a services <<<"$defaults"
+  for s in "${services[@]}"; do
+    case "$s" in clickhouse | redis | kafka) ;; *) die "unknown service '$s' (expected clickhouse, redis or kafka)" ;; esac
+  done
+}
+
+# lock_infra: one up.sh / down.sh at a time in this checkout (several engineers and test runs share it), held on fd 9
+# until the script exits (start_detached keeps servers from inheriting it).
+lock_infra() {
+  mkdir -p "$VIGIL_INFRA_DIR"
+  exec 9>"$VIGIL_INFRA_DIR/.lock"
+  flock -w 300 9 || die "another deploy/local/up.sh or down.sh has held $VIGIL_INFRA_DIR/.lock for 5 minutes"
 }

@@ -12,21 +12,12 @@ NAME=redis
 MATCH=redis-server
 
 ping_redis() { [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = PONG ]; }
+answers() { ping_redis "${1##*:}"; }
 
 start() {
-  local dir pid url port
+  local dir pid url
   dir="$(service_dir redis)"
-  if pid="$(running_pid "$dir" "$MATCH")" && [ -f "$dir/endpoint" ]; then
-    url="$(cat "$dir/endpoint")"
-    port="${url##*:}"
-    if ping_redis "$port"; then
-      log "$NAME: already running (pid $pid) at $url"
-      printf '%s\n' "$url"
-      return 0
-    fi
-    log "$NAME: pid $pid is alive but does not answer PING at $url; restarting it"
-    stop_pid "$dir" "$MATCH" "$NAME"
-  fi
+  reuse_running "$dir" "$MATCH" "$NAME" answers && return 0
 
   ensure_packages redis-server redis-tools
   command -v redis-server >/dev/null 2>&1 || die "redis-server is not on PATH after installing it"
@@ -37,30 +28,16 @@ start() {
     --save '' --appendonly no --daemonize no --logfile "$dir/redis.log" --pidfile "$dir/redis.pid")"
   printf '%s\n' "$pid" >"$dir/pid"
   log "$NAME: starting (pid $pid) on port $PORT"
-  wait_until "$VIGIL_START_TIMEOUT" "Redis" bash -c "
-    [ -r /proc/$pid/cmdline ] || exit 0
-    [ \"\$(redis-cli -h 127.0.0.1 -p $PORT ping 2>/dev/null)\" = PONG ]" || fail_start "$dir" "$NAME" "$pid"
-  pid_alive "$pid" "$MATCH" || { tail -n 20 "$dir/redis.log" >&2 2>/dev/null || true; fail_start "$dir" "$NAME" "$pid"; }
+  await_ready "$dir" "$NAME" "$pid" "$MATCH" ping_redis "$PORT"
   url="redis://127.0.0.1:$PORT"
   printf '%s\n' "$url" >"$dir/endpoint"
   log "$NAME: ready at $url ($(redis-cli -h 127.0.0.1 -p "$PORT" info server | tr -d '\r' | grep '^redis_version:'))"
   printf '%s\n' "$url"
 }
 
-status() {
-  local dir pid
-  dir="$VIGIL_INFRA_DIR/redis"
-  if pid="$(running_pid "$dir" "$MATCH")" && [ -f "$dir/endpoint" ]; then
-    printf 'running %s %s\n' "$pid" "$(cat "$dir/endpoint")"
-  else
-    printf 'stopped\n'
-    return 1
-  fi
-}
-
 case "${1:-}" in
   start) start ;;
   stop) stop_pid "$VIGIL_INFRA_DIR/redis" "$MATCH" "$NAME" ;;
-  status) status ;;
+  status) service_status "$NAME" "$MATCH" ;;
   *) die "usage: $0 start|stop|status" ;;
 esac
