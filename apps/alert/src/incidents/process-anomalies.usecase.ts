@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { StreamPublisher } from '../gateway/stream-publisher.js';
 import { silencing } from '../silences/silence-matcher.js';
-import { applyAnomaly, chooseIncident, incidentEntities, type IncidentEvent, type IncidentPolicy } from './incident-grouper.js';
+import { applyAnomaly, chooseIncident, incidentEntities, type EntityRef, type IncidentEvent, type IncidentPolicy } from './incident-grouper.js';
 import { INCIDENT_POLICY } from './incident-policy.js';
 
 export interface ProcessedBatch {
@@ -17,12 +17,19 @@ export interface ProcessedBatch {
 }
 
 const CANDIDATES = 20;
+/** Store reads / upserts of one batch in flight at once (a batch may hold hundreds of entities). */
+const STORE_CONCURRENCY = 8;
 
 /**
  * Anomalies → incidents. Stores every anomaly (idempotent by id); silenced ones stop there. The others are grouped
  * with the incidents of their primary entity read from the store (the source of truth shared by every instance),
  * upserted (the higher revision wins), then logged and broadcast as live events and published for webhooks.
  * Safe to re-run on the same batch: duplicates change nothing and notify nobody.
+ *
+ * A batch costs two rounds of store calls whatever its size: (1) the anomaly insert, the silences and the incidents of
+ * every primary entity, all at once; grouping in memory; (2) the latest version of each changed incident and one
+ * live-event append, at once. Only then are events broadcast and published, so a client that hears of an anomaly or
+ * an incident can read it back and resume from it.
  */
 @Injectable()
 export class ProcessAnomalies {
@@ -42,12 +49,22 @@ export class ProcessAnomalies {
 
   async execute(batch: readonly Anomaly[]): Promise<ProcessedBatch> {
     const anomalies = [...batch].sort((a, b) => a.detectedAt - b.detectedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    await this.store.anomalies.insert(anomalies);
-    const silences = await this.silencesFor(anomalies);
-    const byEntity = new Map<string, Incident[]>();
+    if (!anomalies.length) return { incidents: 0, silenced: 0, duplicates: 0, events: [] };
+    const entities = new Map<string, { tenant: string; primary: EntityRef }>();
+    for (const a of anomalies) {
+      const { primary } = incidentEntities(a);
+      entities.set(entityKey(a.tenant, primary), { tenant: a.tenant, primary });
+    }
+    const [, silences, byEntity] = await Promise.all([
+      this.store.anomalies.insert(anomalies),
+      this.silencesFor(anomalies),
+      this.candidatesFor(entities),
+    ]);
+
     const live: Anomaly[] = [];
     const events: IncidentEvent[] = [];
-    const written = new Set<string>();
+    /** The latest version of every incident the batch changed, in first-change order. */
+    const changed = new Map<string, Incident>();
     let silenced = 0;
     let duplicates = 0;
     for (const a of anomalies) {
@@ -56,13 +73,8 @@ export class ProcessAnomalies {
         this.counted.inc({ outcome: 'silenced' });
         continue;
       }
-      const { primary } = incidentEntities(a);
-      const key = `${a.tenant}\0${primary.type}\0${primary.value}`;
-      let candidates = byEntity.get(key);
-      if (!candidates) {
-        candidates = (await this.store.incidents.list({ tenant: a.tenant, entityType: primary.type, entity: primary.value, limit: CANDIDATES })).items;
-        byEntity.set(key, candidates);
-      }
+      const key = entityKey(a.tenant, incidentEntities(a).primary);
+      const candidates = byEntity.get(key) ?? [];
       const out = applyAnomaly(chooseIncident(candidates, a, this.policy), a, this.policy);
       if (!out.incident) {
         duplicates += 1;
@@ -71,16 +83,29 @@ export class ProcessAnomalies {
       }
       live.push(a);
       const next = out.incident;
-      await this.store.incidents.upsert(next);
+      changed.set(next.id, next);
       byEntity.set(key, [next, ...candidates.filter((i) => i.id !== next.id)]);
-      written.add(next.id);
       events.push(...out.events);
       this.counted.inc({ outcome: 'grouped' });
     }
-    await this.publisher.anomalies(live);
-    await this.publisher.incidents(events);
+    const prepared = this.publisher.prepare(live, events);
+    await Promise.all([
+      eachLimited([...changed.values()], STORE_CONCURRENCY, (i) => this.store.incidents.upsert(i)),
+      this.publisher.logged(prepared),
+    ]);
+    await this.publisher.deliver(prepared);
     if (silenced || events.length) this.log.debug({ anomalies: anomalies.length, silenced, duplicates, events: events.length }, 'anomalies processed');
-    return { incidents: written.size, silenced, duplicates, events };
+    return { incidents: changed.size, silenced, duplicates, events };
+  }
+
+  /** The most recent incidents of each primary entity (all entities of the batch, read concurrently). */
+  private async candidatesFor(entities: ReadonlyMap<string, { tenant: string; primary: EntityRef }>): Promise<Map<string, Incident[]>> {
+    const out = new Map<string, Incident[]>();
+    await eachLimited([...entities], STORE_CONCURRENCY, async ([key, { tenant, primary }]) => {
+      const page = await this.store.incidents.list({ tenant, entityType: primary.type, entity: primary.value, limit: CANDIDATES });
+      out.set(key, page.items);
+    });
+    return out;
   }
 
   /** Silences of each tenant in the batch that are in force at some point of the batch's event-time range. */
@@ -88,9 +113,29 @@ export class ProcessAnomalies {
     const out = new Map<string, Silence[]>();
     if (!anomalies.length) return out;
     const earliest = Math.min(...anomalies.map((a) => a.detectedAt));
-    for (const tenant of new Set(anomalies.map((a) => a.tenant))) {
-      out.set(tenant, await this.store.silences.list({ tenant, endsAfter: earliest }));
-    }
+    await Promise.all(
+      [...new Set(anomalies.map((a) => a.tenant))].map(async (tenant) => {
+        out.set(tenant, await this.store.silences.list({ tenant, endsAfter: earliest }));
+      }),
+    );
     return out;
   }
+}
+
+function entityKey(tenant: string, primary: EntityRef): string {
+  return `${tenant}\0${primary.type}\0${primary.value}`;
+}
+
+/** Run `fn` over `items`, at most `limit` at a time; rejects with the first failure (after the started calls settle). */
+async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
