@@ -69,7 +69,17 @@ export const DetectorsConfig = z
     volumetricFlood: z.object({ ...baseline, minHistory: baseline.minHistory.default(5), minRequests: z.number().int().min(1).default(500) }).prefault({}),
     exfiltration: z.object({ ...baseline, early: z.boolean().default(false), minHistory: baseline.minHistory.default(5), minBytes: z.number().int().min(0).default(10 * 1024 * 1024) }).prefault({}),
     errorRate: z.object({ ...baseline, minHistory: baseline.minHistory.default(5), minErrors: z.number().int().min(1).default(10), minRatio: score.default(0.1) }).prefault({}),
-    latency: z.object({ ...baseline, early: z.boolean().default(false), minHistory: baseline.minHistory.default(5), minRequests: z.number().int().min(1).default(20), minP95Ms: z.number().min(0).default(100) }).prefault({}),
+    latency: z
+      .object({
+        ...baseline,
+        early: z.boolean().default(false),
+        minHistory: baseline.minHistory.default(5),
+        minRequests: z.number().int().min(1).default(20),
+        minP95Ms: z.number().min(0).default(100),
+        /** Requests slower than the learned upper bound needed to fire: a p95 over a few dozen requests can rest on one or two outliers. */
+        minSlowRequests: z.number().int().min(1).default(5),
+      })
+      .prefault({}),
     deprecatedApi: z.object({ ...base, score: score.default(0.3), versions: z.array(z.string().min(1)).default([]) }).prefault({}),
     insecureTransport: z
       .object({ ...base, score: score.default(0.45), allowPlainHttp: z.boolean().default(false), minTlsVersion: z.enum(['1.0', '1.1', '1.2', '1.3']).default('1.2'), ignoreUnknown: z.boolean().default(true) })

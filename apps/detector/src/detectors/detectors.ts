@@ -52,6 +52,8 @@ export interface BaselineDetector {
   /** Absolute conditions (minimum counts, ratios) that must hold whatever the baseline says. */
   gate(ctx: WindowCtx, cfg: DetectorsConfig): boolean;
   describe(ctx: WindowCtx, observed: number, ev: Evaluation): string;
+  /** A last check once the value is above the bound (e.g. enough requests behind a quantile). */
+  confirm?(ctx: WindowCtx, ev: Evaluation, cfg: DetectorsConfig): boolean;
   samples: 'failures' | 'all';
 }
 
@@ -171,6 +173,8 @@ export const BASELINE_DETECTORS: readonly BaselineDetector[] = [
     entityTypes: () => ['endpoint'],
     settings: (c) => c.latency,
     gate: (x, c) => x.agg.requests >= c.latency.minRequests && x.agg.latencyP95() >= c.latency.minP95Ms,
+    // the k-th slowest request (k = minSlowRequests) is above the bound too, so a couple of gateway timeouts alone do not fire
+    confirm: (x, ev, c) => x.agg.latency.quantile(1 - c.latency.minSlowRequests / x.agg.requests) > ev.upper,
     describe: (x, o, ev) =>
       `${subject(x.entityType, x.entity)} p95 latency was ${fmtCount(o)} ms over ${fmtCount(x.agg.requests)} requests in ${win(x)}; ` +
       `expected ${fmtCount(ev.expected)} ms (upper bound ${fmtCount(ev.upper)} ms) ${ev.slot === 'any time' ? 'at any time' : `for ${ev.slot}`}`,
@@ -178,13 +182,27 @@ export const BASELINE_DETECTORS: readonly BaselineDetector[] = [
   },
 ];
 
+/** Closed windows of the entity's own history for a metric (a lazy metric without a baseline was zero in all of them). */
+function ownWindows(ctx: WindowCtx, d: BaselineDetector): number {
+  return ctx.state.peek(d.metric)?.windows ?? (METRICS[d.metric].lazy ? ctx.state.activeWindows : 0);
+}
+
 /** Detectors whose own-history requirement holds (no cold-start floods). */
 function hasHistory(ctx: WindowCtx, d: BaselineDetector, s: BaselineSettings): boolean {
   if (s.minHistory === 0) return true;
-  // a lazy metric without a baseline has been zero in every active window so far
-  const own = ctx.state.peek(d.metric)?.windows ?? (METRICS[d.metric].lazy ? ctx.state.activeWindows : 0);
   const pop = ctx.population(d.metric)?.count ?? 0;
-  return own >= s.minHistory || pop >= s.minHistory * 10;
+  return ownWindows(ctx, d) >= s.minHistory || pop >= s.minHistory * 10;
+}
+
+/**
+ * The peer group (population) stands in for the history an entity does not have yet: it is blended in while the
+ * entity has fewer than `minHistory` windows of its own, and left out afterwards. Blending it in for good would mix
+ * every entity's distribution with the whole population's (service IPs making hundreds of requests a minute next to
+ * people making two), whose tail is so heavy that even a hundredfold jump of an established entity scores low.
+ * With `minHistory: 0` the absolute gates carry the decision and the entity is compared with its own past only.
+ */
+function peerPrior(ctx: WindowCtx, d: BaselineDetector, s: BaselineSettings): PopulationBaseline | undefined {
+  return ownWindows(ctx, d) < s.minHistory ? ctx.population(d.metric) : undefined;
 }
 
 function finding(d: BaselineDetector, ctx: WindowCtx, observed: number, ev: Evaluation, early: boolean): Finding {
@@ -216,8 +234,8 @@ export function evaluateClosedWindow(ctx: WindowCtx, cfg: DetectorsConfig, alrea
     const s = d.settings(cfg);
     if (!d.gate(ctx, cfg) || !hasHistory(ctx, d, s)) continue;
     const observed = METRICS[d.metric].value(ctx.agg);
-    const ev = ctx.state.baseline(d.metric).evaluate(observed, ctx.windowStart, ctx.population(d.metric));
-    if (observed > ev.upper && ev.score >= s.minScore) out.push(finding(d, ctx, observed, ev, false));
+    const ev = ctx.state.baseline(d.metric).evaluate(observed, ctx.windowStart, peerPrior(ctx, d, s));
+    if (observed > ev.upper && ev.score >= s.minScore && (!d.confirm || d.confirm(ctx, ev, cfg))) out.push(finding(d, ctx, observed, ev, false));
   }
   if (ctx.entityType === 'ip' && !alreadyFired.has('scraping')) {
     const f = scraping(ctx, cfg);
@@ -244,9 +262,9 @@ export function evaluatePartialWindow(ctx: WindowCtx, cfg: DetectorsConfig, alre
     if (cached !== undefined && observed <= cached) continue;
     if (!d.gate(ctx, cfg) || !hasHistory(ctx, d, s)) continue;
     const elapsed = Math.min(1, Math.max(1e-3, (ctx.agg.lastTs - ctx.windowStart + 1) / ctx.windowMs));
-    const decision = ctx.state.baseline(d.metric).evaluatePartial(observed, elapsed, ctx.windowStart, ctx.population(d.metric));
+    const decision = ctx.state.baseline(d.metric).evaluatePartial(observed, elapsed, ctx.windowStart, peerPrior(ctx, d, s));
     upperCache.set(d.name, decision.evaluation.upper);
-    if (decision.fire && decision.evaluation.score >= s.minScore) out.push(finding(d, ctx, observed, decision.evaluation, true));
+    if (decision.fire && decision.evaluation.score >= s.minScore && (!d.confirm || d.confirm(ctx, decision.evaluation, cfg))) out.push(finding(d, ctx, observed, decision.evaluation, true));
   }
   return out;
 }

@@ -25,8 +25,8 @@ export const ATTACK_CLASSES = [
 export type AttackClass = (typeof ATTACK_CLASSES)[number];
 
 /**
- * The detector expected to flag each class. The names are the generator's proposal; the detector service
- * should use the same names (or map them) so evaluations can match anomalies to labels.
+ * The detector expected to flag each class: the detector service's own ids (`Anomaly.detector`), so an evaluation
+ * matches anomalies to labels by equality.
  */
 export const EXPECTED_DETECTOR: Readonly<Record<AttackClass, string>> = {
   rate_spike: 'rate-spike',
@@ -37,11 +37,11 @@ export const EXPECTED_DETECTOR: Readonly<Record<AttackClass, string>> = {
   token_sharing: 'token-sharing',
   allowlist_violation: 'token-allowlist',
   scraping: 'scraping',
-  volumetric_flood: 'volumetric',
+  volumetric_flood: 'volumetric-flood',
   exfiltration: 'exfiltration',
   error_rate: 'error-rate',
   latency_degradation: 'latency',
-  deprecated_version: 'deprecated-version',
+  deprecated_version: 'deprecated-api',
   insecure_transport: 'insecure-transport',
   injection: 'injection',
 };
