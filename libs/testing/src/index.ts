@@ -7,3 +7,4 @@ export * from './contracts/event-bus.contract.js';
 export * from './contracts/audit-store.contract.js';
 export * from './traffic/index.js';
 export * from './contracts/checkpoint-store.contract.js';
+export * from './contracts/store-adapters.js';
