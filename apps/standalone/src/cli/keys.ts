@@ -1,25 +1,9 @@
-import { ApiClient } from './api-client.js';
-
-/** An API key as GET /v1/api-keys shows it (apps/alert/src/api-keys/api-keys.dto.ts). */
-export interface KeyView {
-  id: string;
-  name: string;
-  prefix: string;
-  role: string;
-  scopes: string[];
-  allowedIps: string[];
-  createdAt: number;
-  expiresAt: number | null;
-  revokedAt: number | null;
-  lastUsedAt: number | null;
-}
-export interface CreatedKey extends KeyView {
-  token: string;
-}
+import type { ApiKeyView, CreatedApiKey } from '@vigil/alert/api-keys/api-keys.dto';
+import type { ApiClient } from './api-client.js';
 
 const day = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().slice(0, 16).replace('T', ' '));
 
-export function keyTable(keys: KeyView[]): string {
+export function keyTable(keys: ApiKeyView[]): string {
   const rows = keys.map((k) => [k.id, k.name, k.role, k.prefix + '…', day(k.createdAt), k.revokedAt !== null ? `revoked ${day(k.revokedAt)}` : k.expiresAt !== null ? `expires ${day(k.expiresAt)}` : 'active', day(k.lastUsedAt)]);
   return table(['ID', 'NAME', 'ROLE', 'PREFIX', 'CREATED (UTC)', 'STATE', 'LAST USED'], rows);
 }
@@ -33,10 +17,10 @@ export function table(head: string[], rows: string[][]): string {
 export function keysApi(client: ApiClient) {
   return {
     create: async (body: { name: string; role: string; allowedIps?: string[]; expiresInSeconds?: number }) =>
-      (await client.request<CreatedKey>('POST', '/v1/api-keys', body, 'creating the key')).body,
-    list: async () => (await client.request<KeyView[]>('GET', '/v1/api-keys', undefined, 'listing keys')).body,
-    revoke: async (id: string) => (await client.request<KeyView>('DELETE', `/v1/api-keys/${encodeURIComponent(id)}`, undefined, `revoking key ${id}`)).body,
+      (await client.request<CreatedApiKey>('POST', '/v1/api-keys', body, 'creating the key')).body,
+    list: async () => (await client.request<ApiKeyView[]>('GET', '/v1/api-keys', undefined, 'listing keys')).body,
+    revoke: async (id: string) => (await client.request<ApiKeyView>('DELETE', `/v1/api-keys/${encodeURIComponent(id)}`, undefined, `revoking key ${id}`)).body,
     rotate: async (id: string, overlapSeconds: number) =>
-      (await client.request<{ key: CreatedKey; previous: KeyView }>('POST', `/v1/api-keys/${encodeURIComponent(id)}/rotate`, { overlapSeconds }, `rotating key ${id}`)).body,
+      (await client.request<{ key: CreatedApiKey; previous: ApiKeyView }>('POST', `/v1/api-keys/${encodeURIComponent(id)}/rotate`, { overlapSeconds }, `rotating key ${id}`)).body,
   };
 }

@@ -11,7 +11,7 @@
  */
 import 'reflect-metadata';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { LogFormat, SEVERITY_RANK, TOPICS, type Severity } from '@vigil/contracts';
+import { LogFormat, ROLE_SCOPES, SEVERITY_RANK, TOPICS, type Role, type Severity } from '@vigil/contracts';
 import { TRAFFIC_FORMATS } from '@vigil/testing/traffic/index';
 import { ApiClient } from './api-client.js';
 import { CliError } from './errors.js';
@@ -21,7 +21,7 @@ import { followIncidents } from './live.js';
 import { parseSpeed, type ReplaySpeed } from './replay/speed.js';
 
 const DEFAULT_URL = 'http://localhost:8080';
-const ROLES = ['admin', 'analyst', 'viewer', 'shipper', 'integrator'];
+const ROLES = Object.keys(ROLE_SCOPES) as Role[];
 const SEVERITIES = Object.keys(SEVERITY_RANK) as Severity[];
 
 function positive(name: string) {
@@ -118,7 +118,11 @@ export function buildProgram(): Command {
       .option('--topic <topic>', 'Kafka topic for --kafka', TOPICS.rawLogs)
       .option('--tenant <tenant>', 'tenant header on Kafka messages (over HTTP the key\'s tenant applies)')
       .addOption(new Option('--format <format>', 'force the log format (default: detected per record)').choices(['auto', ...LogFormat.options]).default('auto'))
-      .option('--speed <speed>', '"max", or an event-time acceleration such as 60x (one hour of logs per minute)', speedArg, { kind: 'max' } as ReplaySpeed)
+      .addOption(
+        new Option('--speed <speed>', '"max", or an event-time acceleration such as 60x (one hour of logs per minute)')
+          .argParser(speedArg)
+          .default({ kind: 'max' } satisfies ReplaySpeed, 'max'),
+      )
       .option('--batch <n>', 'records per request / produce call', integer('--batch', 1), 2000)
       .option('--retries <n>', 'HTTP attempts per batch on 429/503 before giving up', integer('--retries', 1), 8)
       .option('--gzip', 'gzip HTTP request bodies')
