@@ -206,8 +206,28 @@ class KafkaSubscription implements Subscription {
       this.assigned = new Set();
       this.lag.clear();
       if (held.length) this.enqueueCallback('onRevoked', held);
+      // kafkajs gives up for good on an error it deems non-retriable (the broker answering a JoinGroup/SyncGroup with a
+      // protocol error, for one): the consumer is disconnected and the process would stay up consuming nothing.
+      if (!e.payload.restart && !this.closing) void this.restartAfterFatalCrash();
     });
   }
+
+  /** Connects, subscribes and runs again (as kafkajs does after a retriable crash), backing off while that fails. */
+  private async restartAfterFatalCrash(): Promise<void> {
+    for (let attempt = 1; !this.closing; attempt++) {
+      const delay = redeliveryDelay(this.options.retryDelayMs, attempt);
+      this.logger?.warn({ topic: this.options.topic, groupId: this.options.groupId, attempt, retryInMs: delay }, 'kafka consumer stopped after a non-retriable error; restarting it');
+      if (!(await abortableDelay(delay, this.stop.signal))) return;
+      try {
+        await this.start();
+        return;
+      } catch (err) {
+        this.logger?.error({ topic: this.options.topic, groupId: this.options.groupId, err: errorMessage(err) }, 'kafka consumer restart failed');
+        await this.consumer.disconnect().catch(() => undefined);
+      }
+    }
+  }
+
 
   async start(): Promise<void> {
     await this.consumer.connect();
