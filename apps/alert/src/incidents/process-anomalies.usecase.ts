@@ -35,6 +35,7 @@ const STORE_CONCURRENCY = 8;
 export class ProcessAnomalies {
   private readonly log: Logger;
   private readonly counted: Counter<'outcome'>;
+  private readonly entityLocks = new KeyedSequencer();
 
   constructor(
     @Inject(STORE) private readonly store: Store,
@@ -55,6 +56,13 @@ export class ProcessAnomalies {
       const { primary } = incidentEntities(a);
       entities.set(entityKey(a.tenant, primary), { tenant: a.tenant, primary });
     }
+    // Batches of different partitions may run at once (a token's incident takes token and token×IP anomalies, which
+    // are keyed apart): the batches that share an entity run one after another, so none reads an incident another
+    // is about to change.
+    return this.entityLocks.run([...entities.keys()], () => this.process(anomalies, entities));
+  }
+
+  private async process(anomalies: Anomaly[], entities: ReadonlyMap<string, { tenant: string; primary: EntityRef }>): Promise<ProcessedBatch> {
     const [, silences, byEntity] = await Promise.all([
       this.store.anomalies.insert(anomalies),
       this.silencesFor(anomalies),
@@ -138,4 +146,31 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
   const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
+}
+
+/**
+ * Runs tasks that name keys so that two tasks sharing a key never overlap, in call order; tasks with disjoint keys
+ * run at once. A task waits only for tasks called before it (keys are claimed synchronously), so it cannot deadlock.
+ */
+export class KeyedSequencer {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async run<T>(keys: readonly string[], task: () => Promise<T>): Promise<T> {
+    const before = [...new Set(keys)].map((k) => this.tails.get(k)).filter((p): p is Promise<void> => p !== undefined);
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    for (const k of keys) this.tails.set(k, mine);
+    try {
+      await Promise.all(before);
+      return await task();
+    } finally {
+      release();
+      for (const k of keys) if (this.tails.get(k) === mine) this.tails.delete(k);
+    }
+  }
+
+  /** Keys held or waited for (for tests). */
+  get size(): number {
+    return this.tails.size;
+  }
 }

@@ -1,0 +1,132 @@
+import { TOPICS, type Anomaly, type StreamEventType } from '@vigil/contracts';
+import { InProcessEventBus, ManualClock, MetricsService, SqliteStore } from '@vigil/platform';
+import { anAnomaly } from '@vigil/testing';
+import pino from 'pino';
+import { StreamPublisher, type StreamPayload } from '../gateway/stream-publisher.js';
+import { DEFAULT_INCIDENT_POLICY } from './incident-grouper.js';
+import { KeyedSequencer, ProcessAnomalies } from './process-anomalies.usecase.js';
+
+const T0 = Date.UTC(2024, 2, 10, 12, 0, 0);
+const MIN = 60_000;
+
+/** What a socket client would have been able to read back at the moment each event was broadcast. */
+interface Heard {
+  type: StreamEventType;
+  eventId: string;
+  loggedAtBroadcast: boolean;
+  incidentRevisionAtBroadcast: number | null;
+}
+
+async function setup() {
+  const store = new SqliteStore({ path: ':memory:', clock: new ManualClock(T0) });
+  await store.migrate();
+  const bus = new InProcessEventBus();
+  const logger = pino({ level: 'silent' });
+  const publisher = new StreamPublisher(store, bus, new ManualClock(T0), logger);
+  const heard: Heard[] = [];
+  const pending: Promise<void>[] = [];
+  publisher.attach({
+    broadcast(type, payload: StreamPayload) {
+      // Both reads start here, and SQLite answers them synchronously underneath: the state at the time of the broadcast.
+      const reads = Promise.all([store.streamEvents.listAfter({}), 'incident' in payload ? store.incidents.get(payload.incident.id) : null]);
+      pending.push(
+        reads.then(([log, incident]) => {
+          heard.push({ type, eventId: payload.eventId, loggedAtBroadcast: log.some((r) => r.eventId === payload.eventId), incidentRevisionAtBroadcast: incident?.revision ?? null });
+        }),
+      );
+    },
+  });
+  const process = new ProcessAnomalies(store, DEFAULT_INCIDENT_POLICY, publisher, logger, new MetricsService('alert-spec'));
+  return { store, bus, process, heard, settled: () => Promise.all(pending) };
+}
+
+const burst = (entity: string, n: number): Anomaly[] =>
+  Array.from({ length: n }, (_, k) =>
+    anAnomaly({ tenant: 'acme', entity, windowStart: T0 + k * MIN, windowEnd: T0 + (k + 1) * MIN, detectedAt: T0 + (k + 1) * MIN, severity: 'medium' }),
+  );
+
+describe(ProcessAnomalies.name, () => {
+  it('writes one incident per entity at the revision of all its anomalies when a batch holds several of them', async () => {
+    const { store, process } = await setup();
+    const out = await process.execute([...burst('198.51.100.1', 3), ...burst('198.51.100.2', 2)]);
+    expect(out.incidents).toBe(2);
+    const page = await store.incidents.list({ tenant: 'acme' });
+    const byEntity = new Map(page.items.map((i) => [i.entity, i]));
+    expect(byEntity.get('198.51.100.1')).toMatchObject({ anomalyCount: 3, revision: 3 });
+    expect(byEntity.get('198.51.100.2')).toMatchObject({ anomalyCount: 2, revision: 2 });
+    expect(page.items).toHaveLength(2);
+  });
+
+  it('broadcasts only what a client can read back: every event is logged and every incident stored first', async () => {
+    const { process, heard, settled } = await setup();
+    await process.execute(burst('198.51.100.1', 2));
+    await settled();
+    expect(heard.map((h) => h.type)).toEqual(['anomaly.detected', 'anomaly.detected', 'incident.opened']);
+    expect(heard.every((h) => h.loggedAtBroadcast)).toBe(true);
+    expect(heard.find((h) => h.type === 'incident.opened')?.incidentRevisionAtBroadcast).toBe(2);
+    const ids = heard.map((h) => h.eventId);
+    expect([...ids].sort()).toEqual(ids);
+  });
+
+  it('publishes incident changes for webhooks and notifies nobody when the same batch is redelivered', async () => {
+    const { bus, process, heard, settled } = await setup();
+    const published: string[] = [];
+    await bus.subscribe({ topic: TOPICS.incidents, groupId: 'spec' }, async (messages) => {
+      for (const m of messages) published.push((JSON.parse(m.value) as { type: string }).type);
+    });
+    const batch = burst('198.51.100.1', 2);
+    await process.execute(batch);
+    const again = await process.execute(batch);
+    await settled();
+    expect(again).toMatchObject({ incidents: 0, duplicates: 2, events: [] });
+    expect(heard).toHaveLength(3);
+    await bus.close();
+    expect(published).toEqual(['incident.opened']);
+  });
+
+  it('groups concurrent batches about one entity into one incident, as if they had run one after another', async () => {
+    const { store, process } = await setup();
+    const [a, b, c] = burst('198.51.100.9', 3) as [Anomaly, Anomaly, Anomaly];
+    await Promise.all([process.execute([a]), process.execute([b]), process.execute([c])]);
+    const page = await store.incidents.list({ tenant: 'acme' });
+    expect(page.items).toHaveLength(1);
+    expect(page.items[0]).toMatchObject({ anomalyCount: 3, revision: 3 });
+  });
+});
+
+describe(KeyedSequencer.name, () => {
+  it('runs tasks sharing a key one after another in call order, and tasks with disjoint keys at once', async () => {
+    const seq = new KeyedSequencer();
+    const log: string[] = [];
+    const gates = new Map<string, () => void>();
+    const task = (name: string) => () =>
+      new Promise<string>((resolve) => {
+        log.push(`start ${name}`);
+        gates.set(name, () => {
+          log.push(`end ${name}`);
+          resolve(name);
+        });
+      });
+    const first = seq.run(['x'], task('first'));
+    const second = seq.run(['x', 'y'], task('second'));
+    const other = seq.run(['z'], task('other'));
+    await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['start first', 'start other']);
+    gates.get('other')!();
+    gates.get('first')!();
+    await first;
+    await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['start first', 'start other', 'end other', 'end first', 'start second']);
+    gates.get('second')!();
+    await expect(Promise.all([second, other])).resolves.toEqual(['second', 'other']);
+    expect(seq.size).toBe(0);
+  });
+
+  it('lets the next task run when one fails', async () => {
+    const seq = new KeyedSequencer();
+    const failed = seq.run(['k'], () => Promise.reject(new Error('boom')));
+    const next = seq.run(['k'], async () => 'ran');
+    await expect(failed).rejects.toThrow('boom');
+    await expect(next).resolves.toBe('ran');
+  });
+});
