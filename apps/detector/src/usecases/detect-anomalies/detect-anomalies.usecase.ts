@@ -1,4 +1,4 @@
-import { AccessEvent, anomalyKey, DetectorFeedback, RekeyedPartial, rekeyedKey, TOPICS, validate, type Anomaly } from '@vigil/contracts';
+import { AccessEvent, anomalyKey, DetectorFeedback, RekeyedPartial, rekeyedKey, splitTokenIpEntity, TOPICS, validate, type Anomaly } from '@vigil/contracts';
 import { systemClock, type Clock, type EventBus, type InboundMessage, type StartOffsets, type Store, type VigilConfig } from '@vigil/platform';
 import type { Logger } from 'pino';
 import type { DetectorsConfig } from '../../detectors/detector-config.js';
@@ -235,7 +235,7 @@ export class DetectAnomalies {
     await this.deps.store.anomalies.insert(anomalies);
     await this.deps.bus.publish(
       this.deps.settings.anomaliesTopic,
-      anomalies.map((a) => ({ key: anomalyKey(a), value: JSON.stringify(a), headers: { detector: a.detector, severity: a.severity } })),
+      anomalies.map((a) => ({ key: incidentKey(a), value: JSON.stringify(a), headers: { detector: a.detector, severity: a.severity } })),
     );
     this.counters.anomalies += anomalies.length;
     for (const a of anomalies) {
@@ -280,4 +280,18 @@ function parseJson(s: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The partition key of a published anomaly: the entity of the incident it belongs to, so every anomaly of one incident
+ * is handled by one alert instance. A token×IP anomaly joins its token's incident; keyed by its own entity it could
+ * reach another alert instance than the token's anomalies, and two instances grouping at once both opened the same
+ * incident (found by the distributed e2e drill: incident.opened twice on every client and webhook).
+ */
+export function incidentKey(a: Pick<Anomaly, 'tenant' | 'entityType' | 'entity'>): string {
+  if (a.entityType === 'token_ip') {
+    const split = splitTokenIpEntity(a.entity);
+    if (split) return anomalyKey({ tenant: a.tenant, entityType: 'token', entity: split.tokenId });
+  }
+  return anomalyKey(a);
 }
