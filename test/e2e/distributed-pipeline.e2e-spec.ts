@@ -6,6 +6,7 @@ import {
   cleanReport,
   Cluster,
   exactlyOnceReport,
+  falseIncidents,
   incidentDetectors,
   observe,
   openedIds,
@@ -47,6 +48,7 @@ describe('distributed mode: 2 ingest × 2 detector × 2 alert instances', () => 
     if (cluster) {
       const errors = cluster.errors();
       if (errors.length) process.stderr.write(`service errors: ${JSON.stringify(errors.slice(0, 20), null, 1)}\n`);
+      cluster.dumpLogs(`artifacts/e2e-logs/${cluster.prefix}`);
       await cluster.stop();
     }
   });
@@ -58,6 +60,10 @@ describe('distributed mode: 2 ingest × 2 detector × 2 alert instances', () => 
 
   it('turns every attack into exactly one incident, opened once on each socket client and delivered once to each webhook', () => {
     expect(exactlyOnceReport(obs, scenario)).toEqual(cleanReport(scenario));
+  });
+
+  it('opens no incident on an IP, token or endpoint that no attack touched', () => {
+    expect(falseIncidents(obs, scenario)).toEqual([]);
   });
 
   it('names the expected detector among the anomalies of each attack\'s incident', async () => {

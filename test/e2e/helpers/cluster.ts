@@ -487,10 +487,18 @@ export async function waitForAttackIncidents(o: Observers, labels: readonly Atta
   }
 }
 
+/** Incidents (as socket client 0 saw them opened) on an IP, token or endpoint that no attack's request touched. */
+export function falseIncidents(o: Observers, s: Scenario): string[] {
+  return o.sockets[0]!.received
+    .filter((r) => r.type === 'incident.opened')
+    .map((r) => r.incident!)
+    .filter((i) => i.entityType !== 'tenant' && !s.touched.has(`${i.entityType}\0${i.entity}`))
+    .map((i) => `${i.entityType} ${i.entity}: ${i.detectors.join(',')}`);
+}
+
 /**
  * What "exactly once" means to a user, per observer: every attack has exactly one opened incident naming its entity;
- * no incident is opened twice; every observer saw the same incidents; no anomaly reached a client twice; and no
- * incident names an entity the attacks did not touch. Returns a summary for a toEqual with readable diffs.
+ * no incident is opened twice; every observer saw the same incidents; no anomaly reached a client twice. Returns a summary for a toEqual with readable diffs.
  */
 export function exactlyOnceReport(o: Observers, s: Scenario): Record<string, unknown> {
   const { sockets, webhooks } = openedIds(o);
@@ -503,18 +511,12 @@ export function exactlyOnceReport(o: Observers, s: Scenario): Record<string, unk
     return `${l.class}: ${counts.join(',')}`;
   });
   const all = [...sockets, ...webhooks].map((ids) => [...new Set(ids)].sort().join(' '));
-  const untouched = o.sockets[0]!.received
-    .filter((r) => r.type === 'incident.opened')
-    .map((r) => r.incident!)
-    .filter((i) => !s.touched.has(`${i.entityType}\0${i.entity}`) && i.entityType !== 'tenant')
-    .map((i) => `${i.entityType} ${i.entity}`);
   const anomalyDups = o.sockets.map((so) => dup(so.received.filter((r) => r.type === 'anomaly.detected').map((r) => r.anomaly!.id)));
   return {
     perAttack,
     duplicateOpened: [...sockets, ...webhooks].map(dup),
     sameIncidentsEverywhere: all.every((x) => x === all[0]),
     duplicateAnomalies: anomalyDups,
-    incidentsOnUntouchedEntities: untouched,
   };
 }
 
@@ -525,7 +527,6 @@ export function cleanReport(s: Scenario): Record<string, unknown> {
     duplicateOpened: [[], [], [], []],
     sameIncidentsEverywhere: true,
     duplicateAnomalies: [[], []],
-    incidentsOnUntouchedEntities: [],
   };
 }
 
