@@ -1,8 +1,24 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { EVENT_BUS, LOGGER, VIGIL_CONFIG, type EventBus, type InboundMessage, type Subscription, type VigilConfig } from '@vigil/platform';
+import {
+  EVENT_BUS,
+  LOGGER,
+  VIGIL_CONFIG,
+  type EventBus,
+  type InboundMessage,
+  type KafkaSubscribeOptions,
+  type Subscription,
+  type VigilConfig,
+} from '@vigil/platform';
 import type { Logger } from 'pino';
 import { formatFromHeader } from '../parsers/index.js';
 import { IngestRecords, type RawRecord } from '../usecases/ingest-records/ingest-records.usecase.js';
+
+/**
+ * Raw-log partitions handled at once. Batches share no state across partitions (parse, store, publish are per batch
+ * and idempotent by event id), so several partitions overlap their ClickHouse inserts and publishes; each partition's
+ * own batches still run and commit in order. In effect min(this, partitions held).
+ */
+export const RAW_LOG_PARTITION_CONCURRENCY = 8;
 
 /**
  * Consumes raw gateway logs from the bus (Kafka topic `vigil.access-logs.raw` by default) in batches.
@@ -25,10 +41,13 @@ export class RawLogsConsumer implements OnApplicationBootstrap, OnModuleDestroy 
 
   async onApplicationBootstrap(): Promise<void> {
     const groupId = `${this.config.bus.kind === 'kafka' ? this.config.bus.groupPrefix : 'vigil'}-ingest`;
-    this.subscription = await this.bus.subscribe(
-      { topic: this.config.ingest.rawTopic, groupId, maxBatchSize: this.config.ingest.batchMaxEvents },
-      (messages) => this.handle(messages),
-    );
+    const options: KafkaSubscribeOptions = {
+      topic: this.config.ingest.rawTopic,
+      groupId,
+      maxBatchSize: this.config.ingest.batchMaxEvents,
+      partitionConcurrency: RAW_LOG_PARTITION_CONCURRENCY,
+    };
+    this.subscription = await this.bus.subscribe(options, (messages) => this.handle(messages));
     this.log.info({ topic: this.config.ingest.rawTopic, groupId }, 'consuming raw gateway logs');
   }
 

@@ -23,6 +23,29 @@ export interface KafkaEventBusOptions {
 }
 
 const DEFAULT_MAX_BATCH = 500;
+/** Fetch sizing: room for about this many bytes per message of a full handler batch, within [1 MiB, 16 MiB] per partition. */
+const FETCH_BYTES_PER_MESSAGE = 2_048;
+const MIN_PARTITION_FETCH_BYTES = 1024 * 1024;
+const MAX_PARTITION_FETCH_BYTES = 16 * 1024 * 1024;
+const MAX_PARTITION_CONCURRENCY = 32;
+
+/**
+ * Kafka-only subscription tuning, accepted wherever SubscribeOptions are (other adapters ignore the extra field).
+ * A candidate for the port: see `partitionConcurrency`.
+ */
+export interface KafkaSubscribeOptions extends SubscribeOptions {
+  /**
+   * How many partitions' batches the handler may be running at once (default 1). Each partition's batches still
+   * run one after another and commit in order, so per-key order holds; only a handler without state shared across
+   * partitions (e.g. ingest) should raise it. Bounded at 32; in effect min(this, partitions held).
+   */
+  partitionConcurrency?: number;
+}
+
+/** Per-partition fetch size in bytes for handler batches of `maxBatch` messages. */
+export function partitionFetchBytes(maxBatch: number): number {
+  return Math.min(MAX_PARTITION_FETCH_BYTES, Math.max(MIN_PARTITION_FETCH_BYTES, maxBatch * FETCH_BYTES_PER_MESSAGE));
+}
 const HEALTH_TIMEOUT_MS = 3_000;
 /** Heartbeat at least this often while waiting to redeliver, so a long backoff does not cost the membership. */
 const BACKOFF_HEARTBEAT_MS = 2_000;
@@ -33,7 +56,8 @@ const LOG_FIELDS = ['groupId', 'memberId', 'topic', 'partition', 'broker', 'node
  * Event bus on Kafka (kafkajs 2.2.4). Non-idempotent producer with the murmur2 DefaultPartitioner, so keyed
  * messages land where a Java client would put them. One kafkajs consumer per subscription; offsets are
  * committed by hand after the handler resolves, and a batch whose handler throws is fetched again after a
- * backoff (at-least-once).
+ * backoff (at-least-once). One partition's batches at a time per subscription unless it asks for more
+ * (KafkaSubscribeOptions.partitionConcurrency); a partition's own batches are always handled in order.
  */
 export class KafkaEventBus implements EventBus, ConsumerLagSource {
   readonly kind = 'kafka' as const;
@@ -84,7 +108,8 @@ export class KafkaEventBus implements EventBus, ConsumerLagSource {
     });
   }
 
-  async subscribe(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
+  /** `options` may carry the Kafka-only `partitionConcurrency` (KafkaSubscribeOptions). */
+  async subscribe(options: SubscribeOptions | KafkaSubscribeOptions, handler: BatchHandler): Promise<Subscription> {
     if (this.closing) throw new Error('KafkaEventBus is closed');
     const sub = new KafkaSubscription(this.kafka, options, handler, this.logger, () => this.subscriptions.delete(sub));
     this.subscriptions.add(sub);
@@ -178,17 +203,25 @@ class KafkaSubscription implements Subscription {
   private readonly pendingSeeks = new Map<number, string>();
   /** Per held partition: high watermark of the last fetched batch and the next offset to process (for consumerLag). */
   private readonly lag = new Map<number, { highWatermark: string; next: string }>();
+  private readonly concurrency: number;
 
   constructor(
     kafka: InstanceType<typeof Kafka>,
-    private readonly options: SubscribeOptions,
+    private readonly options: KafkaSubscribeOptions,
     private readonly handler: BatchHandler,
     private readonly logger: BusLogger | undefined,
     private readonly onClosed: () => void,
   ) {
+    this.concurrency = Math.min(MAX_PARTITION_CONCURRENCY, Math.max(1, Math.floor(options.partitionConcurrency ?? 1)));
+    // One fetch brings a full handler batch per partition (kafkajs' default is 1 MiB, ~1,000 messages of 1 KB), and
+    // the fetch as a whole has room for every partition handled at once. minBytes stays 1: a fetch returns as soon
+    // as anything is there, so latency-sensitive consumers (anomalies → alert) never wait for a fuller batch.
+    const perPartition = partitionFetchBytes(Math.max(1, options.maxBatchSize ?? DEFAULT_MAX_BATCH));
     this.consumer = kafka.consumer({
       groupId: options.groupId,
       maxWaitTimeInMs: 100,
+      maxBytesPerPartition: perPartition,
+      maxBytes: Math.max(10 * 1024 * 1024, perPartition * Math.max(4, this.concurrency)),
       allowAutoTopicCreation: true,
       retry: { restartOnFailure: async () => !this.closing },
     });
@@ -228,14 +261,13 @@ class KafkaSubscription implements Subscription {
     }
   }
 
-
   async start(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: this.options.fromBeginning ?? true });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: this.concurrency,
       eachBatch: (payload) => this.onBatch(payload),
     });
   }

@@ -106,28 +106,39 @@ export class IngestRecords {
     return { events, deadLetters, errors };
   }
 
-  /** Store, then publish for the detector, then dead-letter. Throws if any step fails (nothing is committed then). */
+  /**
+   * Store, then publish for the detector (in chunks of batchMaxEvents, one insert and one publish each); the dead
+   * letters are stored then published alongside, as nothing orders them against the events. Throws if any step fails
+   * (nothing is committed then; a retry rewrites what was written, idempotently by id).
+   */
   async persist(batch: ParsedBatch): Promise<void> {
     const end = this.persistSeconds.startTimer();
+    await Promise.all([this.persistEvents(batch.events), this.persistDeadLetters(batch.deadLetters)]);
+    for (const e of batch.events) this.accepted.inc({ format: e.format });
+    for (const d of batch.deadLetters) this.rejected.inc({ reason: d.reason.split(':')[0] ?? 'unknown' });
+    end();
+  }
+
+  /** Store before publish: the detector's anomalies name sample events that alert looks up by id. */
+  private async persistEvents(events: readonly AccessEvent[]): Promise<void> {
     const max = this.config.ingest.batchMaxEvents;
-    for (let i = 0; i < batch.events.length; i += max) {
-      const chunk = batch.events.slice(i, i + max);
+    for (let i = 0; i < events.length; i += max) {
+      const chunk = events.slice(i, i + max);
       await this.store.accessEvents.insert(chunk);
       await this.bus.publish(
         this.config.ingest.accessEventsTopic,
         chunk.map((e) => ({ key: accessEventKey(e), value: JSON.stringify(e) })),
       );
     }
-    if (batch.deadLetters.length) {
-      await this.store.deadLetters.insert(batch.deadLetters);
-      await this.bus.publish(
-        this.config.ingest.dlqTopic,
-        batch.deadLetters.map((d) => ({ key: d.tenant, value: JSON.stringify(d), headers: { reason: d.reason.split(':')[0] ?? 'unknown' } })),
-      );
-    }
-    for (const e of batch.events) this.accepted.inc({ format: e.format });
-    for (const d of batch.deadLetters) this.rejected.inc({ reason: d.reason.split(':')[0] ?? 'unknown' });
-    end();
+  }
+
+  private async persistDeadLetters(deadLetters: DeadLetter[]): Promise<void> {
+    if (!deadLetters.length) return;
+    await this.store.deadLetters.insert(deadLetters);
+    await this.bus.publish(
+      this.config.ingest.dlqTopic,
+      deadLetters.map((d) => ({ key: d.tenant, value: JSON.stringify(d), headers: { reason: d.reason.split(':')[0] ?? 'unknown' } })),
+    );
   }
 
   async execute(records: readonly RawRecord[], options: IngestOptions): Promise<ParsedBatch> {
