@@ -8,17 +8,21 @@
  * runs `deploy/local/up.sh` and reads that file.
  *
  * The consumer and the ClickHouse store run in this process, as in the ingest service, against a fresh raw topic and a
- * fresh database. Records (six gateway formats in rotation, ~1 KB, every one a distinct request) are produced while the
- * consumer runs, and the producer never gets more than --max-lag records ahead of what is stored: the local Kafka
- * mock keeps only ~5 MiB per partition, so an unbounded backlog would be truncated before it is consumed. Published
- * access events go to a topic of the run's own instead of the shared `vigil.access-events`, so a benchmark does not
- * flood it.
+ * fresh database. Records (six gateway formats in rotation, ~1 KB, every one a distinct request) are produced by a
+ * child process (so its CPU is not counted as ingest's) while the consumer runs, and the producer never gets more than
+ * --max-lag records ahead of what is stored: the local Kafka mock keeps only ~5 MiB per partition, so an unbounded
+ * backlog would be truncated before it is consumed. Published access events go to a topic of the run's own instead
+ * of the shared `vigil.access-events`, so a benchmark does not flood it.
  *
  * Prints events/s end to end (first record produced → last one stored), the consumer's own rate (first batch start →
- * last batch stored), p50/p99 of the time to ingest one batch, the batch sizes and the peak RSS.
+ * last batch stored), p50/p99 of the time to ingest one batch, the batch sizes, the peak RSS, and CPU: this process
+ * (the ingest pipeline alone) and the ClickHouse server (found by its HTTP port in /proc; other users of that server
+ * count too), in CPU-seconds and µs per event. On a shared, loaded machine compare CPU per event, not only events/s.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, fork } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { TOPICS } from '@vigil/contracts';
 import { IngestRecords, type IngestOptions, type ParsedBatch, type RawRecord } from '@vigil/ingest/usecases/ingest-records/ingest-records.usecase';
@@ -36,6 +40,10 @@ const PRODUCE_CHUNK = Number(args.get('produce-chunk') ?? 8_000);
 const TARGET_BYTES = 1_000;
 
 const REPO = resolve(import.meta.dirname, '../..');
+const SELF = fileURLToPath(import.meta.url);
+
+/** Wall-clock time with sub-millisecond resolution, comparable across processes on one machine. */
+const wallNow = (): number => performance.timeOrigin + performance.now();
 
 interface Endpoints {
   kafka: string;
@@ -119,6 +127,81 @@ function sized(raw: string): string {
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
+/** The pid of the clickhouse-server whose command line names this HTTP port (a local server), or null. */
+function clickhousePid(url: string): number | null {
+  const port = new URL(url).port;
+  if (!port) return null;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (cmd[0]?.includes('clickhouse') && cmd.some((a) => a === `--http_port=${port}`)) return Number(pid);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return null;
+}
+
+interface ProduceCommand {
+  kind: 'produce';
+  kafka: string;
+  topic: string;
+  records: number;
+  maxLag: number;
+  chunk: number;
+}
+type ToProducer = ProduceCommand | { kind: 'stored'; stored: number };
+type FromProducer = { kind: 'started'; at: number } | { kind: 'produced'; at: number; bytes: number; waitMs: number };
+
+/** The producer child: produces `records` raw records, never more than `maxLag` ahead of what the parent has stored. */
+async function producerRole(): Promise<void> {
+  let stored = 0;
+  const send = (m: FromProducer) => process.send?.(m);
+  const command = await new Promise<ProduceCommand>((resolveCommand) => {
+    process.on('message', (m: ToProducer) => {
+      if (m.kind === 'stored') stored = m.stored;
+      else resolveCommand(m);
+    });
+  });
+  const producer = new KafkaEventBus({ brokers: command.kafka.split(','), clientId: `bench-ingest-producer-${process.pid}` });
+  try {
+    const base = Date.now() - 120_000;
+    let bytes = 0;
+    let produced = 0;
+    let waitMs = 0;
+    send({ kind: 'started', at: wallNow() });
+    while (produced < command.records) {
+      const n = Math.min(command.chunk, command.records - produced);
+      const chunk = Array.from({ length: n }, (_, i) => {
+        const value = sized(bulkRecord(produced + i, base).raw);
+        bytes += value.length;
+        return { key: null, value };
+      });
+      while (produced - stored > command.maxLag) {
+        const w = performance.now();
+        await new Promise((r) => setTimeout(r, 5));
+        waitMs += performance.now() - w;
+      }
+      await producer.publish(command.topic, chunk);
+      produced += n;
+    }
+    send({ kind: 'produced', at: wallNow(), bytes, waitMs });
+  } finally {
+    await producer.close();
+  }
+  process.disconnect?.();
+}
+
 async function main(): Promise<void> {
   const { kafka, clickhouse, release } = endpoints();
   const run = `${Date.now().toString(36)}_${process.pid}`;
@@ -136,6 +219,10 @@ async function main(): Promise<void> {
   let lastStoredAt = 0;
   let parseMs = 0;
   let persistMs = 0;
+  let cpuAtFirstBatch: NodeJS.CpuUsage | null = null;
+  let chCpuAtFirstBatch = NaN;
+  const chPid = clickhousePid(clickhouse);
+  let producerChild: ReturnType<typeof fork> | null = null;
   class TimedIngest extends IngestRecords {
     override parse(records: readonly RawRecord[], options: IngestOptions): ParsedBatch {
       const t0 = performance.now();
@@ -149,15 +236,21 @@ async function main(): Promise<void> {
       persistMs += performance.now() - t0;
     }
     override async execute(records: readonly RawRecord[], options: IngestOptions): Promise<ParsedBatch> {
-      const t0 = performance.now();
-      if (firstBatchAt === 0) firstBatchAt = t0;
+      const t0 = wallNow();
+      if (firstBatchAt === 0) {
+        firstBatchAt = t0;
+        cpuAtFirstBatch = process.cpuUsage();
+        chCpuAtFirstBatch = chPid === null ? NaN : cpuSecondsOf(chPid);
+      }
       const batch = await super.execute(records, options);
-      lastStoredAt = performance.now();
+      lastStoredAt = wallNow();
       batchMs.push(lastStoredAt - t0);
       batchSizes.push(records.length);
       stored += records.length;
       accepted += batch.events.length;
       rejected += batch.deadLetters.length;
+      // a child that already exited is reported by its exit handler; a failed send needs no other handling
+      if (producerChild?.connected) producerChild.send({ kind: 'stored', stored } satisfies ToProducer, () => undefined);
       return batch;
     }
   }
@@ -186,66 +279,75 @@ async function main(): Promise<void> {
       makeIngest: (s, b, c, cfg, m) => new TimedIngest(s, b, c, cfg, m),
     },
   );
-  const producer = new KafkaEventBus({ brokers: kafka.split(','), clientId: `bench-ingest-producer-${run}` });
+  const child = fork(SELF, ['--role', 'producer'], { cwd: REPO, execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  producerChild = child;
   try {
-    const base = Date.now() - 120_000;
-    let bytes = 0;
-    let produced = 0;
-    let produceWaitMs = 0;
-    const t0 = performance.now();
-    while (produced < RECORDS) {
-      const n = Math.min(PRODUCE_CHUNK, RECORDS - produced);
-      const chunk = Array.from({ length: n }, (_, i) => {
-        const value = sized(bulkRecord(produced + i, base).raw);
-        bytes += value.length;
-        return { key: null, value };
-      });
-      while (produced - stored > MAX_LAG) {
-        const w = performance.now();
-        await new Promise((r) => setTimeout(r, 5));
-        produceWaitMs += performance.now() - w;
-      }
-      await producer.publish(rawTopic, chunk);
-      produced += n;
-    }
-    const producedAt = performance.now();
+    let t0 = NaN;
+    let produced: Extract<FromProducer, { kind: 'produced' }> | null = null;
+    let childError: Error | null = null;
+    child.on('message', (m: FromProducer) => {
+      if (m.kind === 'started') t0 = m.at;
+      else produced = m;
+    });
+    child.on('error', (err) => (childError = err));
+    child.once('exit', (code) => {
+      if (code !== 0 && code !== null) childError = new Error(`the producer exited with code ${code}`);
+    });
+    child.send({ kind: 'produce', kafka, topic: rawTopic, records: RECORDS, maxLag: MAX_LAG, chunk: PRODUCE_CHUNK } satisfies ToProducer);
     let progress = { stored, at: Date.now() };
     while (stored < RECORDS) {
+      if (childError) throw childError;
       if (stored !== progress.stored) progress = { stored, at: Date.now() };
       if (Date.now() - progress.at > 30_000) {
+        for (const l of pipeline.lines.slice(-20)) console.error(JSON.stringify(l));
         throw new Error(
           `stuck at ${stored} of ${RECORDS} records stored for 30 s: records were probably dropped by the broker's retention (lower --max-lag or --produce-chunk)`,
         );
       }
       await new Promise((r) => setTimeout(r, 10));
     }
+    const cpu = process.cpuUsage(cpuAtFirstBatch ?? undefined);
+    const chCpu = chPid === null ? NaN : cpuSecondsOf(chPid) - chCpuAtFirstBatch;
+    await until(() => produced !== null, 10_000);
+    const p = produced as Extract<FromProducer, { kind: 'produced' }> | null;
     const seconds = (lastStoredAt - t0) / 1000;
     const consumerSeconds = (lastStoredAt - firstBatchAt) / 1000;
+    const ingestCpuS = (cpu.user + cpu.system) / 1e6;
     const [ch] = await clickhouseRows<{ ids: number }>(clickhouse, `SELECT uniqExact(id) AS ids FROM ${database}.access_events`);
     const sortedMs = [...batchMs].sort((a, b) => a - b);
     const sortedSizes = [...batchSizes].sort((a, b) => a - b);
     const rss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
+    const perEvent = (s: number) => `${((s / RECORDS) * 1e6).toFixed(0)} µs/event`;
     console.log(
       [
-        `records          ${RECORDS} (${(bytes / RECORDS).toFixed(0)} B average, ${(bytes / 1024 / 1024).toFixed(1)} MiB)`,
+        `records          ${RECORDS} (${p ? (p.bytes / RECORDS).toFixed(0) : '?'} B average, ${p ? (p.bytes / 1024 / 1024).toFixed(1) : '?'} MiB)`,
         `accepted         ${accepted}, dead-lettered ${rejected}; distinct ids in ClickHouse ${ch?.ids}`,
         `end to end       ${(RECORDS / seconds).toFixed(0)} events/s (${seconds.toFixed(2)} s, first produced → last stored)`,
         `consumer         ${(RECORDS / consumerSeconds).toFixed(0)} events/s (${consumerSeconds.toFixed(2)} s, first batch → last stored)`,
-        `producer         done after ${((producedAt - t0) / 1000).toFixed(2)} s, ${(produceWaitMs / 1000).toFixed(2)} s of it held back by the lag bound`,
+        `producer         ${p ? `done after ${((p.at - t0) / 1000).toFixed(2)} s, ${(p.waitMs / 1000).toFixed(2)} s of it held back by the lag bound` : 'no report'}`,
         `batches          ${batchMs.length}; size p50 ${quantile(sortedSizes, 0.5)}, max ${sortedSizes[sortedSizes.length - 1]}`,
         `batch latency    p50 ${quantile(sortedMs, 0.5).toFixed(1)} ms, p99 ${quantile(sortedMs, 0.99).toFixed(1)} ms, max ${sortedMs[sortedMs.length - 1]?.toFixed(1)} ms`,
-        `time in batches  parse ${(parseMs / 1000).toFixed(2)} s, store ${((persistMs - (renaming?.publishMs ?? 0)) / 1000).toFixed(2)} s, publish ${((renaming?.publishMs ?? 0) / 1000).toFixed(2)} s`,
+        `time in batches  parse ${(parseMs / 1000).toFixed(2)} s, store ${((persistMs - (renaming?.publishMs ?? 0)) / 1000).toFixed(2)} s, publish ${((renaming?.publishMs ?? 0) / 1000).toFixed(2)} s (wall, summed over concurrent batches)`,
+        `CPU ingest       ${ingestCpuS.toFixed(2)} s (${perEvent(ingestCpuS)}; ${(ingestCpuS / consumerSeconds).toFixed(2)} cores busy)`,
+        `CPU ClickHouse   ${Number.isFinite(chCpu) ? `${chCpu.toFixed(2)} s (${perEvent(chCpu)}; whole server, other users included)` : 'n/a (server not local)'}`,
+        `machine          load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`,
         `peak RSS         ${(rss / 1024 / 1024).toFixed(0)} MiB`,
       ].join('\n'),
     );
     if (Number(ch?.ids) !== accepted) throw new Error(`ClickHouse holds ${ch?.ids} distinct events, expected ${accepted}`);
   } finally {
     clearInterval(sampler);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await pipeline.stop().catch((e: unknown) => console.error('stopping the pipeline:', e));
-    await producer.close();
     await clickhouseCommand(clickhouse, `DROP DATABASE IF EXISTS ${database}`).catch(() => undefined);
     release();
   }
 }
 
-await main();
+async function until(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+}
+
+if (args.get('role') === 'producer') await producerRole();
+else await main();
