@@ -197,7 +197,8 @@ export class Cluster {
     let rssBytes = 0;
     for (const line of text.split('\n')) {
       if (line.startsWith('vigil_consumer_lag{')) lag += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
-      else if (line.startsWith('process_resident_memory_bytes ')) rssBytes = Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+      // default labels (service="…") may follow the name
+      else if (line.startsWith('process_resident_memory_bytes ') || line.startsWith('process_resident_memory_bytes{')) rssBytes = Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
     }
     return { lag, rssBytes };
   }
