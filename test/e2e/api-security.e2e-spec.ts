@@ -30,7 +30,7 @@ describe('API security (standalone)', () => {
 
   beforeAll(async () => {
     svc = await spawnService('standalone', { VIGIL_RATE_LIMIT_PER_MINUTE: String(LIMIT), VIGIL_TENANT: 'acme' });
-    const m = /Admin API key \(shown once, store it now\): (vgl_\S+)/.exec(svc.stderr());
+    const m = /Admin key\s+(vgl_\S+)/.exec(svc.stderr());
     expect(m).not.toBeNull();
     adminToken = m![1]!;
   });
