@@ -35,7 +35,7 @@ export const DETECTORS_CONFIG = Symbol('DETECTORS_CONFIG');
           clock,
           settings: config.detector,
           detectors,
-          groupPrefix: config.bus.kind === 'kafka' ? config.bus.groupPrefix : 'vigil',
+          groupPrefix: config.groupPrefix,
           logger,
           durableOffsets: bus.kind === 'kafka',
         }),

@@ -33,3 +33,4 @@ export * from './clickhouse/sql.js';
 export type { ClickHouseStore, ClickHouseStoreOptions } from './clickhouse/clickhouse-store.js';
 export * from './bus/consumer-lag.js';
 export * from './retention/retention.service.js';
+export * from './bus/bus.consumer.js';

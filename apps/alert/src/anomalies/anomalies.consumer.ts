@@ -31,7 +31,7 @@ export class AnomaliesConsumer implements OnApplicationBootstrap, OnModuleDestro
     this.log = logger.child({ component: 'anomalies-consumer' });
     // The topic the detector publishes on (VIGIL_DETECTOR_ANOMALIES_TOPIC, default vigil.anomalies): one setting, so the
     // two ends cannot disagree.
-    this.options = options ?? { topic: config.detector.anomaliesTopic, groupId: `${config.bus.kind === 'kafka' ? config.bus.groupPrefix : 'vigil'}-alert` };
+    this.options = options ?? { topic: config.detector.anomaliesTopic, groupId: `${config.groupPrefix}-alert` };
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -56,7 +56,7 @@ export class AlertsGateway implements OnApplicationBootstrap, OnModuleDestroy, S
   async onApplicationBootstrap(): Promise<void> {
     const httpServer = this.host.httpAdapter?.getHttpServer() as HttpServer | undefined;
     if (!httpServer) return; // an application context without HTTP (e.g. a consumer-only test): nothing to attach to
-    const prefix = this.config.bus.kind === 'kafka' ? this.config.bus.groupPrefix : 'vigil';
+    const prefix = this.config.groupPrefix;
     let lastError = '';
     const onRedisError = (err: Error): void => {
       // ioredis retries on its own; log each distinct failure once, not every reconnect attempt.

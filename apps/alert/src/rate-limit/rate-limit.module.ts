@@ -20,7 +20,7 @@ const WINDOW_MS = 60_000;
       useFactory: (config: VigilConfig, clock: Clock, logger: Logger): RateLimiter => {
         const limit = config.rateLimit.perMinute;
         if (config.redisUrl === null) return new MemoryRateLimiter(limit, WINDOW_MS, clock);
-        const prefix = `${config.bus.kind === 'kafka' ? config.bus.groupPrefix : 'vigil'}:ratelimit:`;
+        const prefix = `${config.groupPrefix}:ratelimit:`;
         const log = logger.child({ component: 'rate-limit' });
         return new RedisRateLimiter({
           redisUrl: config.redisUrl, prefix, limit, windowMs: WINDOW_MS,

@@ -1,6 +1,6 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { IncidentLifecycleEvent, TOPICS, validate } from '@vigil/contracts';
-import { EVENT_BUS, LOGGER, VIGIL_CONFIG, type EventBus, type InboundMessage, type Subscription, type VigilConfig } from '@vigil/platform';
+import { BusConsumer, EVENT_BUS, LOGGER, VIGIL_CONFIG, type ConsumerPlan, type EventBus, type InboundMessage, type VigilConfig } from '@vigil/platform';
 import type { Logger } from 'pino';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 
@@ -10,28 +10,22 @@ import { WebhookDispatcher } from './webhook-dispatcher.js';
  * durable work queue; a redelivered event enqueues nothing new (message ids are per subscription and event id).
  */
 @Injectable()
-export class IncidentEventsConsumer implements OnApplicationBootstrap, OnModuleDestroy {
-  private subscription: Subscription | null = null;
-  private readonly log: Logger;
-
+export class IncidentEventsConsumer extends BusConsumer {
   constructor(
-    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(EVENT_BUS) bus: EventBus,
     @Inject(VIGIL_CONFIG) private readonly config: VigilConfig,
     @Inject(LOGGER) logger: Logger,
     private readonly dispatcher: WebhookDispatcher,
   ) {
-    this.log = logger.child({ component: 'incident-events-consumer' });
+    super(bus, logger.child({ component: 'incident-events-consumer' }));
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    const groupId = `${this.config.bus.kind === 'kafka' ? this.config.bus.groupPrefix : 'vigil'}-webhooks`;
-    this.subscription = await this.bus.subscribe({ topic: TOPICS.incidents, groupId, maxBatchSize: 200 }, (m) => this.handle(m));
-    this.log.info({ topic: TOPICS.incidents, groupId }, 'dispatching incident events to webhooks');
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.subscription?.close();
-    this.subscription = null;
+  protected plan(): ConsumerPlan {
+    return {
+      options: { topic: TOPICS.incidents, groupId: `${this.config.groupPrefix}-webhooks`, maxBatchSize: 200 },
+      handler: (messages) => this.handle(messages),
+      what: 'dispatching incident events to webhooks',
+    };
   }
 
   async handle(messages: InboundMessage[]): Promise<void> {

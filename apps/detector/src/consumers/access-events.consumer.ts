@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EVENT_BUS, LOGGER, type EventBus } from '@vigil/platform';
+import { BusConsumer, EVENT_BUS, LOGGER, type ConsumerPlan, type EventBus } from '@vigil/platform';
 import type { Logger } from 'pino';
 import { DetectAnomalies } from '../usecases/detect-anomalies/detect-anomalies.usecase.js';
-import { BusConsumer, type ConsumerPlan } from './bus.consumer.js';
 
 /**
  * Consumes `vigil.access-events` (keyed by tenant + IP, so each IP's state lives on one instance). Assignment restores

@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EVENT_BUS, LOGGER, type EventBus } from '@vigil/platform';
+import { BusConsumer, EVENT_BUS, LOGGER, type ConsumerPlan, type EventBus } from '@vigil/platform';
 import type { Logger } from 'pino';
 import { DetectAnomalies } from '../usecases/detect-anomalies/detect-anomalies.usecase.js';
-import { BusConsumer, type ConsumerPlan } from './bus.consumer.js';
 
 /** Consumes the re-key topic (keyed by tenant + entity type + entity): token, endpoint, token×IP and tenant windows. */
 @Injectable()

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { EVENT_BUS, LOGGER, type EventBus } from '@vigil/platform';
+import { BusConsumer, EVENT_BUS, LOGGER, type ConsumerPlan, type EventBus } from '@vigil/platform';
 import type { Logger } from 'pino';
-import { BusConsumer, type ConsumerPlan } from '../consumers/bus.consumer.js';
 import { DetectAnomalies } from '../usecases/detect-anomalies/detect-anomalies.usecase.js';
 
 /**

@@ -1,12 +1,13 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
+  BusConsumer,
   EVENT_BUS,
   LOGGER,
   VIGIL_CONFIG,
+  type ConsumerPlan,
   type EventBus,
   type InboundMessage,
   type KafkaSubscribeOptions,
-  type Subscription,
   type VigilConfig,
 } from '@vigil/platform';
 import type { Logger } from 'pino';
@@ -26,34 +27,24 @@ export const RAW_LOG_PARTITION_CONCURRENCY = 8;
  * throws, and the bus redelivers the same batch after a backoff. Headers `tenant` and `format` override the defaults.
  */
 @Injectable()
-export class RawLogsConsumer implements OnApplicationBootstrap, OnModuleDestroy {
-  private subscription: Subscription | null = null;
-  private readonly log: Logger;
-
+export class RawLogsConsumer extends BusConsumer {
   constructor(
-    @Inject(EVENT_BUS) private readonly bus: EventBus,
+    @Inject(EVENT_BUS) bus: EventBus,
     @Inject(VIGIL_CONFIG) private readonly config: VigilConfig,
     @Inject(LOGGER) logger: Logger,
     private readonly ingest: IngestRecords,
   ) {
-    this.log = logger.child({ component: 'raw-logs-consumer' });
+    super(bus, logger.child({ component: 'raw-logs-consumer' }));
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    const groupId = `${this.config.bus.kind === 'kafka' ? this.config.bus.groupPrefix : 'vigil'}-ingest`;
+  protected plan(): ConsumerPlan {
     const options: KafkaSubscribeOptions = {
       topic: this.config.ingest.rawTopic,
-      groupId,
+      groupId: `${this.config.groupPrefix}-ingest`,
       maxBatchSize: this.config.ingest.batchMaxEvents,
       partitionConcurrency: RAW_LOG_PARTITION_CONCURRENCY,
     };
-    this.subscription = await this.bus.subscribe(options, (messages) => this.handle(messages));
-    this.log.info({ topic: this.config.ingest.rawTopic, groupId }, 'consuming raw gateway logs');
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.subscription?.close();
-    this.subscription = null;
+    return { options, handler: (messages) => this.handle(messages), what: 'consuming raw gateway logs' };
   }
 
   async handle(messages: InboundMessage[]): Promise<void> {

@@ -106,6 +106,8 @@ export interface VigilConfig {
   mode: 'standalone' | 'distributed';
   http: { host: string; port: number };
   tenant: string;
+  /** Prefix of consumer groups, queue keys and Redis channels of this deployment (KAFKA_GROUP_PREFIX; `vigil`). */
+  groupPrefix: string;
   dataDir: string;
   hashKey: string;
   bus: { kind: 'inprocess' } | { kind: 'kafka'; brokers: string[]; clientId: string; groupPrefix: string };
@@ -187,6 +189,7 @@ export function loadConfig(source: Record<string, string | undefined>): VigilCon
     mode: env.VIGIL_MODE,
     http: { host: env.VIGIL_HTTP_HOST, port: env.PORT },
     tenant: env.VIGIL_TENANT,
+    groupPrefix: env.KAFKA_GROUP_PREFIX,
     dataDir: env.VIGIL_DATA_DIR,
     hashKey: env.VIGIL_HASH_KEY ?? DEV_HASH_KEY_PLACEHOLDER,
     bus:

@@ -46,7 +46,7 @@ export async function createWorkQueue<T>(
 ): Promise<WorkQueue<T>> {
   if (config.queue.kind === 'bullmq') {
     const { BullMqWorkQueue } = await import('../queue/bullmq-work-queue.js');
-    const prefix = config.bus.kind === 'kafka' ? config.bus.groupPrefix : 'vigil';
+    const prefix = config.groupPrefix;
     return new BullMqWorkQueue<T>({ redisUrl: config.queue.redisUrl, name, retry, prefix, logger });
   }
   mkdirSync(dirname(config.queue.path), { recursive: true });

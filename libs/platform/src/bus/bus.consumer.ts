@@ -1,5 +1,5 @@
 import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import type { BatchHandler, EventBus, SubscribeOptions, Subscription } from '@vigil/platform';
+import type { BatchHandler, EventBus, SubscribeOptions, Subscription } from '../ports/event-bus.js';
 import type { Logger } from 'pino';
 
 /** What a consumer reads and how it hands batches on. */
@@ -11,7 +11,7 @@ export interface ConsumerPlan {
 }
 
 /**
- * The subscription lifecycle the detector's consumers share: subscribe once every module is initialised
+ * The subscription lifecycle every bus consumer shares: subscribe once every module is initialised
  * (onApplicationBootstrap), close the subscription on shutdown (its in-flight batch finishes, offsets stay committed
  * only for handled batches). A subclass only says what it consumes.
  */
