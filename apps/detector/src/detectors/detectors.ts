@@ -222,9 +222,16 @@ function finding(d: BaselineDetector, ctx: WindowCtx, observed: number, ev: Eval
 }
 
 /** Baseline detectors applicable to an entity type under a config. */
-export function baselineDetectorsFor(type: EntityType, cfg: DetectorsConfig): BaselineDetector[] {
-  return BASELINE_DETECTORS.filter((d) => d.settings(cfg).enabled && d.entityTypes(cfg).includes(type));
+export function baselineDetectorsFor(type: EntityType, cfg: DetectorsConfig): readonly BaselineDetector[] {
+  let byType = applicable.get(cfg);
+  if (!byType) applicable.set(cfg, (byType = new Map()));
+  let list = byType.get(type);
+  if (!list) byType.set(type, (list = BASELINE_DETECTORS.filter((d) => d.settings(cfg).enabled && d.entityTypes(cfg).includes(type))));
+  return list;
 }
+
+/** Per config object (configs are not mutated once loaded), the applicable detectors per entity type. */
+const applicable = new WeakMap<DetectorsConfig, Map<EntityType, readonly BaselineDetector[]>>();
 
 /** Score a closed window. Does not update the baselines (the engine does, after every detector has looked). */
 export function evaluateClosedWindow(ctx: WindowCtx, cfg: DetectorsConfig, alreadyFired: ReadonlySet<string>): Finding[] {

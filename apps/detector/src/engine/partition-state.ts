@@ -38,8 +38,19 @@ export interface PendingUpdate {
 export class EntityBudget {
   count = 0;
   evicted = 0;
-  constructor(readonly max: number) {}
+  /** Idle entities kept decoded (warm) across partitions; beyond `maxWarm` the least recently used are packed. */
+  warm = 0;
+  constructor(
+    readonly max: number,
+    readonly maxWarm = DEFAULT_MAX_WARM,
+  ) {}
 }
+
+/**
+ * Idle entities kept decoded by default (≈ 1–2 KB each): an entity active again within a few windows is then not
+ * unpacked and repacked at every window of its own; the rest are packed (the bytes-per-idle-entity figure).
+ */
+export const DEFAULT_MAX_WARM = 100_000;
 
 export function entityKey(tenant: string, type: EntityType, entity: string): string {
   return `${tenant}|${type}|${entity}`;
@@ -60,8 +71,13 @@ export class PartitionState {
   /** Idle entities → slab handles, least recently closed first (Map order is the LRU order). */
   private readonly entities = new Map<string, number>();
   private readonly pool = new SlabPool();
-  /** Entities with at least one open window, decoded; packed back into `entities` when their last window closes. */
+  /** Entities with at least one open window, decoded; moved to `warm` when their last window closes. */
   readonly hot = new Map<string, { state: EntityState; openWindows: number }>();
+  /**
+   * Idle entities still decoded, least recently closed first; the oldest are packed into `entities` when the
+   * engine holds more than `budget.maxWarm` of them. Every warm entity is more recent than every packed one.
+   */
+  private readonly warm = new Map<string, EntityState>();
   readonly population = new Map<string, PopulationBaseline>();
   readonly open = new Map<number, Map<string, OpenWindow>>();
   /** Anomaly ids emitted for windows that are still open (restored from checkpoints so a replay re-emits none). */
@@ -91,7 +107,7 @@ export class PartitionState {
   }
 
   get entityCount(): number {
-    return this.entities.size + this.hot.size;
+    return this.entities.size + this.warm.size + this.hot.size;
   }
 
   populationFor(tenant: string, type: EntityType, metric: string): PopulationBaseline {
@@ -109,8 +125,11 @@ export class PartitionState {
       return h.state;
     }
     const handle = this.entities.get(key);
-    let state: EntityState;
-    if (handle !== undefined) {
+    let state: EntityState | undefined = this.warm.get(key);
+    if (state) {
+      this.warm.delete(key);
+      this.budget.warm -= 1;
+    } else if (handle !== undefined) {
       this.entities.delete(key);
       state = EntityState.decode(type, this.pool.get(handle));
       this.pool.free(handle);
@@ -122,8 +141,9 @@ export class PartitionState {
     return state;
   }
 
+  /** The decoded state of an entity with open windows (or idle but still decoded). */
   hotState(key: string): EntityState | undefined {
-    return this.hot.get(key)?.state;
+    return this.hot.get(key)?.state ?? this.warm.get(key);
   }
 
   /** One of the entity's open windows closed; when it was the last, pack the state back (most recent end of the LRU). */
@@ -133,7 +153,19 @@ export class PartitionState {
     h.openWindows -= 1;
     if (h.openWindows > 0) return;
     this.hot.delete(key);
-    this.entities.set(flat(key), this.pool.store(h.state.encode()));
+    this.warm.set(key, h.state);
+    this.budget.warm += 1;
+    if (this.budget.warm > this.budget.maxWarm) this.packOldestWarm(this.budget.warm - this.budget.maxWarm);
+  }
+
+  /** Pack the `n` least recently used warm entities (fewer when this partition holds fewer). */
+  private packOldestWarm(n: number): void {
+    for (const [key, state] of this.warm) {
+      if (n-- <= 0) break;
+      this.warm.delete(key);
+      this.budget.warm -= 1;
+      this.entities.set(flat(key), this.pool.store(state.encode()));
+    }
   }
 
   /** Change an entity's state wherever it lives (open windows or packed); false when it is no longer tracked. */
@@ -141,6 +173,11 @@ export class PartitionState {
     const h = this.hot.get(key);
     if (h) {
       fn(h.state);
+      return true;
+    }
+    const w = this.warm.get(key);
+    if (w) {
+      fn(w);
       return true;
     }
     const handle = this.entities.get(key);
@@ -154,35 +191,56 @@ export class PartitionState {
 
   /** An idle entity's packed state (a view: copy it to keep it). */
   idle(key: string): Uint8Array | undefined {
+    const w = this.warm.get(key);
+    if (w) return w.encode();
     const handle = this.entities.get(key);
     return handle === undefined ? undefined : this.pool.get(handle);
   }
 
-  /** Idle entities in LRU order, packed (views into the slabs). */
+  /** Idle entities in LRU order, packed (views into the slabs, or fresh encodings of the warm ones). */
   *idleEntries(): IterableIterator<[string, Uint8Array]> {
     for (const [key, handle] of this.entities) yield [key, this.pool.get(handle)];
+    for (const [key, state] of this.warm) yield [key, state.encode()];
   }
 
   get idleCount(): number {
-    return this.entities.size;
+    return this.entities.size + this.warm.size;
   }
 
   /** Forget idle entities older than the TTL (event time), then the least recently active beyond the cap. */
   evict(idleTtlMs: number): number {
     let n = 0;
     const horizon = this.watermark.value - idleTtlMs;
+    let fresh = false;
     for (const [key, handle] of this.entities) {
       const bytes = this.pool.get(handle);
       const lastSeen = new DataView(bytes.buffer, bytes.byteOffset, 16).getFloat64(8, true);
-      if (lastSeen >= horizon) break;
+      if (lastSeen >= horizon) {
+        fresh = true;
+        break;
+      }
       this.entities.delete(key);
       this.pool.free(handle);
       n++;
+    }
+    if (!fresh) {
+      for (const [key, state] of this.warm) {
+        if (state.lastSeen >= horizon) break;
+        this.warm.delete(key);
+        this.budget.warm -= 1;
+        n++;
+      }
     }
     for (const [key, handle] of this.entities) {
       if (this.budget.count - n <= this.budget.max) break;
       this.entities.delete(key);
       this.pool.free(handle);
+      n++;
+    }
+    for (const key of this.warm.keys()) {
+      if (this.budget.count - n <= this.budget.max) break;
+      this.warm.delete(key);
+      this.budget.warm -= 1;
       n++;
     }
     this.budget.count -= n;
@@ -194,6 +252,8 @@ export class PartitionState {
   dispose(): void {
     this.budget.count -= this.entityCount;
     this.entities.clear();
+    this.budget.warm -= this.warm.size;
+    this.warm.clear();
     this.hot.clear();
     this.open.clear();
     this.pending = [];
@@ -209,8 +269,9 @@ export class PartitionState {
 
   adoptRestoredEntity(key: string, bytes: Uint8Array): void {
     const old = this.entities.get(key);
-    if (old === undefined) this.budget.count += 1;
-    else this.pool.free(old);
+    if (this.warm.delete(key)) this.budget.warm -= 1;
+    else if (old === undefined) this.budget.count += 1;
+    if (old !== undefined) this.pool.free(old);
     this.entities.set(flat(key), this.pool.store(bytes));
   }
 }
