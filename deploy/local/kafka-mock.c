@@ -8,6 +8,10 @@
  * The mock has no CreateTopics admin API, so topics are created here.
  * If control-port is given, it listens on 127.0.0.1:<port> for one-line commands (fault drills):
  *   broker_down <id> | broker_up <id> | push_error <api-key> <count> <error-code> | ping
+ *   push_errors <api-key> <code>[,<code>...]   a sequence of different errors for the next requests of that API
+ *   leader <topic> <partition> <broker-id>     move a partition's leadership (the mock does not do it on broker_down)
+ *   coordinator <group|transaction> <key> <broker-id>   move a group's (or transactional id's) coordinator
+ * Each connection carries one command and gets one line back: OK, PONG or an error text.
  */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -25,7 +29,25 @@ static void stop(int sig) { (void)sig; running = 0; }
 
 static void handle_command(rd_kafka_mock_cluster_t *mc, char *line, char *reply, size_t rlen) {
   int a = 0, b = 0, c = 0;
-  if (sscanf(line, "broker_down %d", &a) == 1) {
+  char topic[200];
+  char codes[200];
+  if (sscanf(line, "leader %199s %d %d", topic, &a, &b) == 3) {
+    rd_kafka_resp_err_t e = rd_kafka_mock_partition_set_leader(mc, topic, a, b);
+    snprintf(reply, rlen, "%s\n", e ? rd_kafka_err2str(e) : "OK");
+  } else if (sscanf(line, "coordinator %15s %199s %d", codes, topic, &a) == 3) {
+    rd_kafka_resp_err_t e = rd_kafka_mock_coordinator_set(mc, codes, topic, a);
+    snprintf(reply, rlen, "%s\n", e ? rd_kafka_err2str(e) : "OK");
+  } else if (sscanf(line, "push_errors %d %199s", &a, codes) == 2) {
+    rd_kafka_resp_err_t errs[64];
+    size_t n = 0;
+    for (char *tok = strtok(codes, ","); tok && n < 64; tok = strtok(NULL, ",")) errs[n++] = (rd_kafka_resp_err_t)atoi(tok);
+    if (n == 0) {
+      snprintf(reply, rlen, "ERR no error codes\n");
+    } else {
+      rd_kafka_mock_push_request_errors_array(mc, (int16_t)a, n, errs);
+      snprintf(reply, rlen, "OK\n");
+    }
+  } else if (sscanf(line, "broker_down %d", &a) == 1) {
     rd_kafka_resp_err_t e = rd_kafka_mock_broker_set_down(mc, a);
     snprintf(reply, rlen, "%s\n", e ? rd_kafka_err2str(e) : "OK");
   } else if (sscanf(line, "broker_up %d", &a) == 1) {
