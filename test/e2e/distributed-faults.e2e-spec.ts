@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jest } from '@jest/globals';
+import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { WebhookPayloadV1, type IncidentLifecycleEvent } from '@vigil/contracts';
 import { KafkaEventBus, type WebhookDelivery } from '@vigil/platform';
@@ -34,6 +35,8 @@ jest.setTimeout(900_000);
 const N = 3_000;
 const isWarning = (level: unknown): boolean => Number(level) >= 40 || ['warn', 'error', 'fatal'].includes(String(level));
 const CHUNKS = 6;
+/** Longer than BullMQ's default job lock (30 s). */
+const LONG_OUTAGE_MS = 35_000;
 
 describe('broker faults through the mock cluster control channel, under the compiled ingest service', () => {
   let kafka: PrivateKafka;
@@ -211,7 +214,7 @@ class ScriptedReceiver {
         const key = `${path} ${webhookId}`;
         const attempt = (this.attempts.get(key) ?? 0) + 1;
         this.attempts.set(key, attempt);
-        const reply = (this.scripts.get(path) ?? (() => ({ status: 200 })))(attempt);
+        const reply = (this.scripts.get(path) ?? ((): ReturnType<Script> => ({ status: 200 })))(attempt);
         const a: Arrival = { path, webhookId, body, at: Date.now(), answered: 0, answeredAt: 0 };
         this.arrivals.push(a);
         let hungUp = false;
@@ -362,6 +365,60 @@ describe('webhook deliveries of the compiled alert service on a private Redis', 
     const succeeded = log.filter((d) => d.status === 'succeeded').map((d) => d.eventId);
     expect(new Set(succeeded).size).toBe(K);
     expect(succeeded.length).toBe(K);
+  });
+
+  it('delivers every (subscription, event) under one webhook-id when Redis stays down longer than the job lock, so acknowledgements are lost', async () => {
+    const held = gate();
+    const paths = ['/long/a', '/long/b'];
+    const subs = new Map<string, string>();
+    for (const p of paths) subs.set(p, await subscribe(receiver.script(p, (attempt) => (attempt === 1 ? { status: 200, hold: held.promise } : { status: 200 }))));
+    const incidents = await openIncidents(2);
+    const K = paths.length * incidents.length;
+    const inLong = () => receiver.arrivals.filter((a) => a.path.startsWith('/long/'));
+    await waitFor(() => inLong().length >= K, { timeoutMs: 60_000, what: `${K} deliveries held at the receiver` });
+    const outageStart = Date.now();
+    await redis.restart(async () => {
+      held.open();
+      await waitFor(() => inLong().every((a) => a.answered > 0), { timeoutMs: 10_000, what: 'the held answers to be sent' });
+      // The fault itself lasts longer than BullMQ's 30 s job lock: when Redis comes back the locks of the jobs the
+      // receiver already accepted have expired, so their completion is refused and the stalled-job check runs them again.
+      await new Promise((r) => setTimeout(r, LONG_OUTAGE_MS - (Date.now() - outageStart)));
+    });
+
+    // Drained: every message accepted and no job waiting, active (a job whose completion was refused stays active until
+    // the stalled-job check moves it back) or delayed, read straight from the private Redis.
+    const q = `${cluster.prefix}:webhook-deliveries`;
+    const r = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    try {
+      await waitFor(
+        async () => {
+          const [wait, active, delayed] = await Promise.all([r.llen(`${q}:wait`), r.llen(`${q}:active`), r.zcard(`${q}:delayed`)]);
+          const accepted = new Set(inLong().filter(ok).map((a) => `${a.path} ${incidentOf(a)}`));
+          return accepted.size === K && wait + active + delayed === 0;
+        },
+        { timeoutMs: 120_000, intervalMs: 500, what: 'the webhook queue to drain after the long outage' },
+      );
+    } finally {
+      r.disconnect();
+    }
+
+    const byPair = new Map<string, Set<string>>();
+    const acceptedPerId = new Map<string, number>();
+    for (const a of inLong()) {
+      const pair = `${a.path} ${incidentOf(a)}`;
+      byPair.set(pair, (byPair.get(pair) ?? new Set()).add(a.webhookId));
+      if (ok(a)) acceptedPerId.set(a.webhookId, (acceptedPerId.get(a.webhookId) ?? 0) + 1);
+    }
+    const log = (await Promise.all(paths.map((p) => deliveries(subs.get(p)!)))).flat();
+    const succeeded = log.filter((d) => d.status === 'succeeded').map((d) => d.eventId);
+    process.stdout.write(
+      `redis long outage (${LONG_OUTAGE_MS} ms): ${inLong().length} requests for ${K} messages, accepted per webhook-id ${JSON.stringify([...acceptedPerId.values()])}, ` +
+        `delivery log ${succeeded.length} succeeded records for ${new Set(succeeded).size} messages\n`,
+    );
+    expect([...byPair.keys()].sort()).toEqual(paths.flatMap((p) => incidents.map((i) => `${p} ${i}`)).sort());
+    expect([...byPair.values()].every((ids) => ids.size === 1)).toBe(true);
+    expect(acceptedPerId.size).toBe(K);
+    expect(new Set(succeeded).size).toBe(K);
   });
 
   it('delivers once after a receiver answers 500 three times, after a timeout, and after a 429 with Retry-After', async () => {
