@@ -1,16 +1,24 @@
 /**
  * Webhook delivery throughput: N incident events dispatched to one subscription on a local HTTP receiver, through
- * the real pipeline (dispatcher → work queue → deliverer: SSRF check, breaker, signing, fetch, delivery log), for
- * both queue adapters: BullMQ on Redis (distributed) and SQLite (standalone). Prints deliveries/s and CPU.
+ * the real pipeline (dispatcher → work queue → deliverer: SSRF check, breaker, signing, keep-alive POST, delivery
+ * log), for both queue adapters: SQLite (standalone) and BullMQ on Redis (distributed). Prints deliveries/s, the CPU
+ * of this process (the delivering side) and of the receiver, and the load average.
  *
- *   npm run bench:alert            (or: tsx scripts/bench/webhooks.ts [--n 3000] [--concurrency 16])
+ *   npm run bench:alert            (or: tsx scripts/bench/webhooks.ts [--n 5000] [--concurrency 64] [--mode both|sqlite|bullmq])
+ *
+ * The receiver runs in a child process (as a real receiver would: its CPU is not the deliverer's) and verifies every
+ * signature and counts distinct webhook-ids, so duplicates and bad signatures show. Two floors for comparison:
+ * bare global `fetch` and bare node:http keep-alive POSTs to the same receiver, no queue, no signing, no log.
  * Redis: VIGIL_BENCH_REDIS_URL, else VIGIL_TEST_REDIS_URL, else redis://127.0.0.1:16379. Target: ≥ 500 deliveries/s.
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { BullMqWorkQueue, SqliteStore, SqliteWorkQueue, systemClock, type WorkQueue } from '@vigil/platform';
@@ -23,111 +31,199 @@ import { WebhookDeliverer } from '@vigil/alert/webhooks/webhook-deliverer';
 import { WebhookDispatcher } from '@vigil/alert/webhooks/webhook-dispatcher';
 import type { WebhookJob } from '@vigil/alert/webhooks/webhook-job';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+const SELF = fileURLToPath(import.meta.url);
+const argv = process.argv.slice(2);
+const opt = (name: string, fallback: string): string => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? (argv[i + 1] ?? fallback) : fallback;
 };
-const N = arg('n', 3000);
-const CONCURRENCY = arg('concurrency', 16);
-const redisUrl = process.env.VIGIL_BENCH_REDIS_URL ?? process.env.VIGIL_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379';
-const retry = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1000 };
 
-async function run(label: string, makeQueue: () => WorkQueue<WebhookJob>, dir: string): Promise<void> {
+/** Receiver report, sent to the parent over IPC. */
+interface ReceiverReport { received: number; distinct: number; badSignatures: number; cpuS: number }
+type ToReceiver = { cmd: 'reset'; secret: string; expect: number } | { cmd: 'report' };
+type FromReceiver = { port: number } | { done: ReceiverReport } | { report: ReceiverReport };
+
+/** The child: answers 204 to every POST; verifies each signature when a secret is set; reports when `expect` arrived. */
+function runReceiver(): void {
+  let secret = '';
+  let expect = 0;
   let received = 0;
-  let badSignatures = 0;
-  let resolveDone: () => void = () => undefined;
-  const done = new Promise<void>((r) => (resolveDone = r));
-  const store = new SqliteStore({ path: join(dir, `${label}.sqlite`) });
-  await store.migrate();
-  const sub = aWebhookSubscription({ tenant: 'acme', events: [], minSeverity: 'low', url: 'http://127.0.0.1:1/' });
-  const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => {
-      // Verify every 50th signature, as a receiver would (all of them would measure the receiver, not us).
-      if (received % 50 === 0) {
+  let bad = 0;
+  let ids = new Set<string>();
+  let cpu0 = process.cpuUsage();
+  const report = (): ReceiverReport => {
+    const c = process.cpuUsage(cpu0);
+    return { received, distinct: ids.size, badSignatures: bad, cpuS: (c.user + c.system) / 1e6 };
+  };
+  const send = (m: FromReceiver) => process.send?.(m);
+  const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
+      if (secret) {
         const h = req.headers;
-        const ok = verifyWebhook(sub.secret, { id: String(h['webhook-id']), timestamp: String(h['webhook-timestamp']), signature: String(h['webhook-signature']) }, body, Math.floor(Date.now() / 1000));
-        if (!ok) badSignatures += 1;
+        const id = String(h['webhook-id']);
+        const ok = verifyWebhook(secret, { id, timestamp: String(h['webhook-timestamp']), signature: String(h['webhook-signature']) }, Buffer.concat(chunks).toString('utf8'), Math.floor(Date.now() / 1000));
+        if (!ok) bad += 1;
+        ids.add(id);
       }
       res.writeHead(204).end();
-      if (++received === N) resolveDone();
+      if (++received === expect) send({ done: report() });
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  sub.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  await store.webhooks.putSubscription(sub);
-
-  const queue = makeQueue();
-  const cache = new SubscriptionCache(store.webhooks, systemClock);
-  const deliverer = new WebhookDeliverer({
-    store, queue, subscriptions: cache, guard: new SsrfGuard({ allowPrivate: false, allowedCidrs: ['127.0.0.1/32'] }),
-    breakers: new CircuitBreakers({ threshold: 5, cooldownMs: 30_000 }, systemClock), clock: systemClock,
-    logger: pino({ level: 'silent' }), timeoutMs: 10_000, maxAttempts: retry.maxAttempts,
+  process.on('message', (m: ToReceiver) => {
+    if (m.cmd === 'reset') {
+      secret = m.secret;
+      expect = m.expect;
+      received = 0;
+      bad = 0;
+      ids = new Set();
+      cpu0 = process.cpuUsage();
+    } else send({ report: report() });
   });
-  const dispatcher = new WebhookDispatcher(queue, cache, systemClock);
-  const incidents = Array.from({ length: N }, () => anIncident({ tenant: 'acme' }));
+  process.on('disconnect', () => process.exit(0));
+  server.listen(0, '127.0.0.1', () => send({ port: (server.address() as AddressInfo).port }));
+}
 
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await queue.start(deliverer.handle, CONCURRENCY);
-  for (let i = 0; i < N; i += 500) {
-    await Promise.all(incidents.slice(i, i + 500).map((incident) => dispatcher.dispatch({ type: 'incident.opened', incident })));
+class ReceiverProcess {
+  private waiting: ((r: ReceiverReport) => void) | null = null;
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+  ) {
+    child.on('message', (m: FromReceiver) => {
+      if ('done' in m || 'report' in m) {
+        this.waiting?.('done' in m ? m.done : m.report);
+        this.waiting = null;
+      }
+    });
   }
-  const enqueuedMs = performance.now() - t0;
-  await done;
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  let succeeded = 0;
-  for (let i = 0; i < 100 && succeeded < N; i++) {
-    succeeded = (await store.webhooks.listDeliveries({ subscriptionId: sub.id, status: 'succeeded', limit: N + 10 })).length;
-    if (succeeded < N) await new Promise((r) => setTimeout(r, 20));
+
+  static async start(): Promise<ReceiverProcess> {
+    const child = fork(SELF, ['--role', 'receiver'], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('message', (m: FromReceiver) => ('port' in m ? resolve(m.port) : reject(new Error('receiver did not start'))));
+      child.once('exit', (code) => reject(new Error(`receiver exited with ${code}`)));
+    });
+    return new ReceiverProcess(child, port);
   }
-  await queue.close();
-  await store.close();
-  server.closeAllConnections();
-  server.close();
-  console.log(
-    `${label.padEnd(8)} ${N} deliveries in ${(ms / 1000).toFixed(2)} s = ${Math.round((N / ms) * 1000)} deliveries/s ` +
-      `(enqueue ${Math.round(enqueuedMs)} ms, concurrency ${CONCURRENCY}, cpu ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, ` +
-      `logged succeeded ${succeeded}, bad signatures ${badSignatures})`,
+
+  /** Resolves when `expect` requests have arrived since this call. */
+  expect(secret: string, n: number): Promise<ReceiverReport> {
+    const done = new Promise<ReceiverReport>((r) => (this.waiting = r));
+    this.child.send({ cmd: 'reset', secret, expect: n } satisfies ToReceiver);
+    return done;
+  }
+
+  stop(): void {
+    this.child.disconnect();
+  }
+}
+
+const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+const cpuS = (c: NodeJS.CpuUsage): string => ((c.user + c.system) / 1e6).toFixed(2);
+
+async function main(): Promise<void> {
+  const N = Number(opt('n', '5000'));
+  const CONCURRENCY = Number(opt('concurrency', '64'));
+  const mode = opt('mode', 'both');
+  const redisUrl = process.env.VIGIL_BENCH_REDIS_URL ?? process.env.VIGIL_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379';
+  const retry = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1000 };
+  console.log(`webhook deliveries: n ${N}, concurrency ${CONCURRENCY}, ${cpus().length} CPUs, node ${process.version}, load average ${load()} at start`);
+
+  const receiver = await ReceiverProcess.start();
+  const base = `http://127.0.0.1:${receiver.port}`;
+
+  async function floor(label: string, post: (url: string) => Promise<void>): Promise<void> {
+    const done = receiver.expect('', N);
+    let next = 0;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < N) await post(`${base}/floor`);
+    }));
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const r = await done;
+    console.log(`${label.padEnd(11)} ${N} bare POSTs in ${(ms / 1000).toFixed(2)} s = ${Math.round((N / ms) * 1000)} req/s (cpu ${cpuS(cpu)} s, receiver cpu ${r.cpuS.toFixed(2)} s, load ${load()})`);
+  }
+
+  async function run(label: string, makeQueue: () => WorkQueue<WebhookJob>, dir: string): Promise<void> {
+    const store = new SqliteStore({ path: join(dir, `${label}.sqlite`) });
+    await store.migrate();
+    const sub = aWebhookSubscription({ tenant: 'acme', events: [], minSeverity: 'low', url: `${base}/hook` });
+    await store.webhooks.putSubscription(sub);
+
+    const queue = makeQueue();
+    const cache = new SubscriptionCache(store.webhooks, systemClock);
+    const deliverer = new WebhookDeliverer({
+      store, queue, subscriptions: cache, guard: new SsrfGuard({ allowPrivate: false, allowedCidrs: ['127.0.0.1/32'] }),
+      breakers: new CircuitBreakers({ threshold: 5, cooldownMs: 30_000 }, systemClock), clock: systemClock,
+      logger: pino({ level: 'silent' }), timeoutMs: 10_000, maxAttempts: retry.maxAttempts,
+    });
+    const dispatcher = new WebhookDispatcher(queue, cache, systemClock);
+    const incidents = Array.from({ length: N }, () => anIncident({ tenant: 'acme' }));
+    const received = receiver.expect(sub.secret, N);
+
+    const load0 = load();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await queue.start(deliverer.handle, CONCURRENCY);
+    for (let i = 0; i < N; i += 500) {
+      await Promise.all(incidents.slice(i, i + 500).map((incident) => dispatcher.dispatch({ type: 'incident.opened', incident })));
+    }
+    const enqueuedMs = performance.now() - t0;
+    const r = await received;
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    let succeeded = 0;
+    for (let i = 0; i < 200 && succeeded < N; i++) {
+      succeeded = (await store.webhooks.listDeliveries({ subscriptionId: sub.id, status: 'succeeded', limit: N + 10 })).length;
+      if (succeeded < N) await new Promise((res) => setTimeout(res, 20));
+    }
+    await queue.close();
+    deliverer.close();
+    await store.close();
+    console.log(
+      `${label.padEnd(11)} ${N} deliveries in ${(ms / 1000).toFixed(2)} s = ${Math.round((N / ms) * 1000)} deliveries/s ` +
+        `(enqueue ${Math.round(enqueuedMs)} ms; cpu ${cpuS(cpu)} s = ${(((cpu.user + cpu.system) / 1e3) / N).toFixed(2)} ms/delivery, receiver cpu ${r.cpuS.toFixed(2)} s; ` +
+        `received ${r.received}, distinct ids ${r.distinct}, bad signatures ${r.badSignatures}, logged succeeded ${succeeded}; load ${load0} → ${load()})`,
+    );
+  }
+
+  const keepAlive = new Agent({ keepAlive: true });
+  await floor('floor fetch', async (url) => {
+    await (await fetch(url, { method: 'POST', body: '{}', redirect: 'manual' })).arrayBuffer();
+  });
+  await floor('floor http', (url) =>
+    new Promise<void>((resolve, reject) => {
+      const req = request(url, { method: 'POST', agent: keepAlive, headers: { 'content-type': 'application/json', 'content-length': 2 } }, (res) => {
+        res.resume().on('end', resolve).on('error', reject);
+      });
+      req.on('error', reject).end('{}');
+    }),
   );
+  keepAlive.destroy();
+
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-webhooks-'));
+  const prefix = `vigil_bench_whk_${process.pid}`;
+  try {
+    if (mode !== 'bullmq') await run('sqlite', () => new SqliteWorkQueue<WebhookJob>({ path: join(dir, 'queue.sqlite'), name: 'webhooks', retry }), dir);
+    if (mode !== 'sqlite') await run('bullmq', () => new BullMqWorkQueue<WebhookJob>({ redisUrl, name: 'webhooks', retry, prefix, keepCompleted: N }), dir);
+  } finally {
+    receiver.stop();
+    rmSync(dir, { recursive: true, force: true });
+    if (mode !== 'sqlite') {
+      const redis = new Redis(redisUrl);
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) await redis.del(...keys);
+      } while (cursor !== '0');
+      redis.disconnect();
+    }
+  }
 }
 
-/** The floor on this machine: bare fetch POSTs to a bare receiver, same concurrency, no queue, no signing, no log. */
-async function fetchFloor(): Promise<void> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(204).end());
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  let next = 0;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next++ < N) await (await fetch(url, { method: 'POST', body: '{}', redirect: 'manual' })).arrayBuffer();
-  }));
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  server.closeAllConnections();
-  server.close();
-  console.log(`floor    ${N} bare fetch POSTs in ${(ms / 1000).toFixed(2)} s = ${Math.round((N / ms) * 1000)} req/s (cpu ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s)`);
-}
-
-await fetchFloor();
-const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-webhooks-'));
-const prefix = `vigil_bench_whk_${process.pid}`;
-try {
-  await run('sqlite', () => new SqliteWorkQueue<WebhookJob>({ path: join(dir, 'queue.sqlite'), name: 'webhooks', retry }), dir);
-  await run('bullmq', () => new BullMqWorkQueue<WebhookJob>({ redisUrl, name: 'webhooks', retry, prefix, keepCompleted: N }), dir);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-  const redis = new Redis(redisUrl);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
-  redis.disconnect();
-}
+if (opt('role', '') === 'receiver') runReceiver();
+else await main();

@@ -29,6 +29,12 @@ export class SsrfRefusal extends Error {
   }
 }
 
+/** A target that passed the guard: the parsed URL and every address its host resolved to (all of them allowed). */
+export interface CheckedTarget {
+  url: URL;
+  addresses: string[];
+}
+
 export interface SsrfPolicy {
   /** Allow every address (VIGIL_WEBHOOK_ALLOW_PRIVATE=true). */
   allowPrivate: boolean;
@@ -40,16 +46,26 @@ export interface SsrfPolicy {
  * Refuses webhook targets that are, or resolve to, non-public addresses, unless the policy allows them.
  * Every address of the host is checked (one private A record is enough to refuse), at subscription time and again
  * before each delivery, so a name re-pointed at an internal address after it was accepted (DNS rebinding) is caught.
- * The remaining window between this lookup and the connection's own lookup would be closed by pinning the address
- * in the HTTP agent (undici `connect.lookup`), which needs `undici` as a direct dependency.
+ * `target` hands back the checked addresses so the sender connects to them (HttpSender pins its `lookup` to them):
+ * there is no second lookup between the check and the connection for a rebinding answer to slip into.
+ *
+ * Resolutions are cached for `dnsTtlMs` (default 5 s; 0 = no cache) so a burst of deliveries to one host does not
+ * make one DNS lookup each; the cached addresses are checked again on every call (the policy is the judge, not the
+ * cache). Failed lookups are not cached.
  */
 export class SsrfGuard {
   private readonly cidrs: [ipaddr.IPv4 | ipaddr.IPv6, number][];
+  private readonly dns = new Map<string, { addresses: string[]; until: number }>();
+  private readonly dnsTtlMs: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly policy: SsrfPolicy,
     private readonly resolve: Resolver = systemResolver,
+    cache: { dnsTtlMs?: number; now?: () => number } = {},
   ) {
+    this.dnsTtlMs = cache.dnsTtlMs ?? 5_000;
+    this.now = cache.now ?? Date.now;
     this.cidrs = policy.allowedCidrs.map((c) => {
       try {
         return c.includes('/') ? ipaddr.parseCIDR(c) : ([ipaddr.parse(c), ipaddr.parse(c).kind() === 'ipv4' ? 32 : 128] as [ipaddr.IPv4 | ipaddr.IPv6, number]);
@@ -70,6 +86,11 @@ export class SsrfGuard {
 
   /** Throws SsrfRefusal when the URL is not http(s) or its host resolves to an address that may not be called. */
   async check(url: string): Promise<void> {
+    await this.target(url);
+  }
+
+  /** Like `check`, and returns the parsed URL with the addresses that were checked (connect to these only). */
+  async target(url: string): Promise<CheckedTarget> {
     let u: URL;
     try {
       u = new URL(url);
@@ -81,17 +102,33 @@ export class SsrfGuard {
     let addresses: string[];
     if (isIP(host)) addresses = [host];
     else {
-      try {
-        addresses = await this.resolve(host);
-      } catch (e) {
-        throw new SsrfRefusal(`cannot resolve ${host}: ${e instanceof Error ? e.message : String(e)}`);
-      }
+      addresses = await this.lookup(host);
       if (addresses.length === 0) throw new SsrfRefusal(`${host} has no addresses`);
     }
     for (const ip of addresses) {
       const why = this.refusalFor(ip);
       if (why) throw new SsrfRefusal(`target ${host} refused: ${why} (allow with VIGIL_WEBHOOK_ALLOWED_CIDRS or VIGIL_WEBHOOK_ALLOW_PRIVATE)`);
     }
+    return { url: u, addresses };
+  }
+
+  private async lookup(host: string): Promise<string[]> {
+    const now = this.now();
+    const hit = this.dns.get(host);
+    if (hit && hit.until > now) return hit.addresses;
+    let addresses: string[];
+    try {
+      addresses = await this.resolve(host);
+    } catch (e) {
+      this.dns.delete(host);
+      throw new SsrfRefusal(`cannot resolve ${host}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (this.dnsTtlMs > 0 && addresses.length > 0) {
+      // Bounded: a stale entry is dropped before a new one is added once the map is large.
+      if (this.dns.size >= 10_000) for (const [k, v] of this.dns) if (v.until <= now) this.dns.delete(k);
+      this.dns.set(host, { addresses, until: now + this.dnsTtlMs });
+    }
+    return addresses;
   }
 
   private inAllowedCidr(ip: string): boolean {

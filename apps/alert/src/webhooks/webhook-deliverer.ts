@@ -4,8 +4,9 @@ import type { Clock, Job, JobOutcome, Logger, Store, WebhookDelivery, WebhookSub
 import { validate } from '@vigil/contracts';
 import type { CircuitBreakers } from './circuit-breaker.js';
 import { outcomeOf, type AttemptResult } from './delivery-outcome.js';
+import { HttpSender } from './http-sender.js';
 import { signedHeaders } from './signing.js';
-import { SsrfRefusal, type SsrfGuard } from './ssrf-guard.js';
+import { SsrfRefusal, type CheckedTarget, type SsrfGuard } from './ssrf-guard.js';
 import type { SubscriptionCache } from './subscription-cache.js';
 import { WebhookJob, webhookJobId } from './webhook-job.js';
 
@@ -26,6 +27,8 @@ export interface WebhookDelivererOptions {
   /** Largest extra delay added to a re-queue while the circuit is open, so deferred messages do not stampede. */
   deferJitterMs?: number;
   random?: () => number;
+  /** Keep-alive HTTP client (default: a new one; `close()` closes it). */
+  sender?: HttpSender;
 }
 
 const USER_AGENT = 'Vigil-Webhooks/1';
@@ -33,19 +36,26 @@ const USER_AGENT = 'Vigil-Webhooks/1';
 /**
  * Delivers one queued webhook message (the WorkQueue handler). A pipeline of small stages:
  * validate the job → load the subscription (gone or disabled: dropped) → SSRF check of the target, again now
- * (DNS rebinding) → circuit breaker (open: re-queued under a new job id after the cool-down, attempts kept) →
- * sign and POST with a timeout and no redirects → classify (retryable or not, Retry-After) → record the attempt in
+ * (DNS rebinding; the connection is pinned to the checked addresses) → circuit breaker (open: re-queued under a new
+ * job id after the cool-down, attempts kept) → sign and POST (keep-alive, HttpSender) with a timeout and no redirects → classify (retryable or not, Retry-After) → record the attempt in
  * the delivery log → tell the breaker. Returns the queue outcome; the queue does the backoff and dead-lettering.
  */
 export class WebhookDeliverer {
   private readonly maxAgeMs: number;
   private readonly deferJitterMs: number;
   private readonly random: () => number;
+  private readonly sender: HttpSender;
 
   constructor(private readonly o: WebhookDelivererOptions) {
     this.maxAgeMs = o.maxAgeMs ?? 86_400_000;
     this.deferJitterMs = o.deferJitterMs ?? 1_000;
     this.random = o.random ?? Math.random;
+    this.sender = o.sender ?? new HttpSender();
+  }
+
+  /** Closes the kept-alive connections (call after the queue has closed). */
+  close(): void {
+    this.sender.close();
   }
 
   readonly handle = async (job: Job<WebhookJob>): Promise<JobOutcome> => {
@@ -60,8 +70,9 @@ export class WebhookDeliverer {
       return { ok: true };
     }
 
+    let target: CheckedTarget;
     try {
-      await this.o.guard.check(sub.url);
+      target = await this.o.guard.target(sub.url);
     } catch (e) {
       if (!(e instanceof SsrfRefusal)) throw e;
       await this.record(data, sub, attempt, 'dead', 0, e.message, 0);
@@ -72,7 +83,7 @@ export class WebhookDeliverer {
     if (!decision.allow) return this.defer(data, job.attempt, decision.retryInMs);
 
     const started = performance.now();
-    const result = await this.send(sub, data);
+    const result = await this.send(target, sub, data);
     const durationMs = Math.round((performance.now() - started) * 100) / 100;
     const outcome = outcomeOf(result, this.o.clock.now());
 
@@ -89,32 +100,19 @@ export class WebhookDeliverer {
     return outcome;
   };
 
-  private async send(sub: WebhookSubscription, data: WebhookJob): Promise<AttemptResult> {
+  private send(target: CheckedTarget, sub: WebhookSubscription, data: WebhookJob): Promise<AttemptResult> {
     const timestamp = Math.floor(this.o.clock.now() / 1000);
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.o.timeoutMs);
-    try {
-      const res = await fetch(sub.url, {
-        method: 'POST',
-        body: data.body,
-        redirect: 'manual',
-        signal: controller.signal,
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': USER_AGENT,
-          ...signedHeaders(sub.secret, data.messageId, timestamp, data.body),
-        },
-      });
-      // Read (and drop) the answer so the connection goes back to the pool; the timeout still bounds it.
-      await res.arrayBuffer().catch(() => undefined);
-      return { kind: 'response', status: res.status, retryAfter: res.headers.get('retry-after') };
-    } catch (e) {
-      if (controller.signal.aborted) return { kind: 'timeout', timeoutMs: this.o.timeoutMs };
-      const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
-      return { kind: 'network', message: `${e instanceof Error ? e.message : String(e)}${cause}` };
-    } finally {
-      clearTimeout(timer);
-    }
+    return this.sender.post({
+      url: target.url,
+      addresses: target.addresses,
+      body: data.body,
+      timeoutMs: this.o.timeoutMs,
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': USER_AGENT,
+        ...signedHeaders(sub.secret, data.messageId, timestamp, data.body),
+      },
+    });
   }
 
   /** The endpoint's circuit is open: re-queue the message for after the cool-down, keeping its attempt count. */
