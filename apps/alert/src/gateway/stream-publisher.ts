@@ -1,15 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  Anomaly,
+  Incident,
+  StreamEventType,
   TOPICS,
-  type Anomaly,
   type AnomalyStreamEvent,
   type IncidentLifecycleEvent,
   type IncidentStreamEvent,
   type StreamEventRecord,
-  type StreamEventType,
 } from '@vigil/contracts';
-import { CLOCK, EVENT_BUS, LOGGER, STORE, type Clock, type EventBus, type Store } from '@vigil/platform';
+import { CLOCK, EVENT_BUS, LOGGER, STORE, type Clock, type EventBus, type OutboxEntry, type Store } from '@vigil/platform';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { IncidentEvent, IncidentEventType } from '../incidents/incident-grouper.js';
 import { EventIdGenerator } from './event-id.js';
 import { incidentTarget, roomsFor, type StreamTarget } from './rooms.js';
@@ -21,12 +23,13 @@ export interface StreamBroadcaster {
   broadcast(type: StreamEventType, payload: StreamPayload, rooms: string[]): void;
 }
 
-/** One live event ready to go: its id (in the payload), where it is broadcast, and its log record. */
+/** One live event ready to go: its id (in the payload), where it is broadcast, its log record and its outbox entry. */
 interface Outgoing<T extends StreamEventType, P extends StreamPayload> {
   type: T;
   payload: P;
   target: StreamTarget;
   record: StreamEventRecord;
+  outbox: OutboxEntry;
 }
 type OutgoingAnomaly = Outgoing<'anomaly.detected', AnomalyStreamEvent>;
 type OutgoingIncident = Outgoing<IncidentEventType, IncidentStreamEvent>;
@@ -38,6 +41,51 @@ type OutgoingIncident = Outgoing<IncidentEventType, IncidentStreamEvent>;
 export interface PreparedStream {
   readonly anomalies: readonly OutgoingAnomaly[];
   readonly incidents: readonly OutgoingIncident[];
+}
+
+/** An anomaly to announce and the incident (as it stands after that anomaly) whose change it is part of. */
+export interface LiveAnomaly {
+  anomaly: Anomaly;
+  incident: Incident;
+}
+
+/** An event id already given to a notification (kept when the notification is prepared again after a failure). */
+export interface EventStamp {
+  eventId: string;
+  at: number;
+}
+
+/**
+ * A notification read back from the outbox: it announces a change of `incidentId` that is durable once the stored
+ * incident has reached `revision`.
+ */
+export interface PendingNotification {
+  incidentId: string;
+  revision: number;
+  outgoing: OutgoingAnomaly | OutgoingIncident;
+}
+
+/** What an outbox entry holds: the live event and the incident revision that makes it true. */
+const OutboxNote = z.object({
+  v: z.literal(1),
+  incidentId: z.string(),
+  revision: z.number().int(),
+  type: StreamEventType,
+  payload: z.union([
+    z.object({ eventId: z.string(), at: z.number(), anomaly: Anomaly }),
+    z.object({ eventId: z.string(), at: z.number(), incident: Incident }),
+  ]),
+});
+type OutboxNote = z.infer<typeof OutboxNote>;
+
+/** The outbox key of a batch entity: pending notifications are looked up by the entities a batch touches. */
+export function outboxKey(tenant: string, entityType: string, entity: string): string {
+  return JSON.stringify([tenant, entityType, entity]);
+}
+
+/** The outbox id of a notification: deterministic, so preparing it again (a redelivered batch) finds the same entry. */
+function outboxId(type: StreamEventType, subject: string): string {
+  return `${type}:${subject}`;
 }
 
 /**
@@ -57,7 +105,7 @@ export class StreamPublisher {
   constructor(
     @Inject(STORE) private readonly store: Store,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
-    @Inject(CLOCK) clock: Clock,
+    @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.ids = new EventIdGenerator(clock);
@@ -68,20 +116,81 @@ export class StreamPublisher {
     this.broadcaster = broadcaster;
   }
 
-  /** Assign event ids (anomalies first, then incident changes) and build the log records; no I/O. */
-  prepare(anomalies: readonly Anomaly[], incidents: readonly IncidentEvent[]): PreparedStream {
-    const a = anomalies.map((x): OutgoingAnomaly => {
-      const { eventId, at } = this.ids.next();
+  /**
+   * Assign event ids (anomalies first, then incident changes) and build the log records and outbox entries; no I/O.
+   * A notification whose outbox id is in `reuse` keeps the event id it was given before (a redelivered batch
+   * announces the same change under the same id, so the live-event log never holds it twice).
+   */
+  prepare(anomalies: readonly LiveAnomaly[], incidents: readonly IncidentEvent[], reuse: ReadonlyMap<string, EventStamp> = new Map()): PreparedStream {
+    const a = anomalies.map(({ anomaly: x, incident }): OutgoingAnomaly => {
+      const id = outboxId('anomaly.detected', x.id);
+      const { eventId, at } = reuse.get(id) ?? this.ids.next();
       const payload: AnomalyStreamEvent = { eventId, at, anomaly: x };
-      const target: StreamTarget = { tenant: x.tenant, severity: x.severity, entities: [{ type: x.entityType, value: x.entity }] };
-      return { type: 'anomaly.detected', payload, target, record: record('anomaly.detected', payload, x.severity, x.entityType, x.entity, x.tenant) };
+      return this.outgoing(id, { v: 1, incidentId: incident.id, revision: incident.revision, type: 'anomaly.detected', payload }, incident) as OutgoingAnomaly;
     });
     const i = incidents.map((e): OutgoingIncident => {
-      const { eventId, at } = this.ids.next();
+      const id = outboxId(e.type, `${e.incident.id}@${e.incident.revision}`);
+      const { eventId, at } = reuse.get(id) ?? this.ids.next();
       const payload: IncidentStreamEvent = { eventId, at, incident: e.incident };
-      return { type: e.type, payload, target: incidentTarget(e.incident), record: record(e.type, payload, e.incident.severity, e.incident.entityType, e.incident.entity, e.incident.tenant) };
+      return this.outgoing(id, { v: 1, incidentId: e.incident.id, revision: e.incident.revision, type: e.type, payload }, e.incident) as OutgoingIncident;
     });
     return { anomalies: a, incidents: i };
+  }
+
+  /** Notifications read back from the outbox (malformed entries are logged and left out). */
+  pendingFrom(entries: readonly OutboxEntry[]): { notifications: PendingNotification[]; malformed: OutboxEntry[] } {
+    const notifications: PendingNotification[] = [];
+    const malformed: OutboxEntry[] = [];
+    for (const entry of entries) {
+      let json: unknown;
+      try {
+        json = JSON.parse(entry.payload);
+      } catch {
+        json = undefined;
+      }
+      const note = OutboxNote.safeParse(json);
+      if (!note.success) {
+        this.log.warn({ outboxId: entry.id }, 'malformed outbox entry dropped');
+        malformed.push(entry);
+        continue;
+      }
+      const n = note.data;
+      const incidentLike = 'incident' in n.payload ? n.payload.incident : null;
+      const outgoing = { ...this.outgoing(entry.id, n, incidentLike), outbox: entry };
+      notifications.push({ incidentId: n.incidentId, revision: n.revision, outgoing });
+    }
+    return { notifications, malformed };
+  }
+
+  /** The same batch's anomalies and incident changes, `first` before `then` (each kind apart, in order). */
+  static merge(first: PreparedStream, then: PreparedStream): PreparedStream {
+    return { anomalies: [...first.anomalies, ...then.anomalies], incidents: [...first.incidents, ...then.incidents] };
+  }
+
+  /** From pending notifications (read back from the outbox) to a stream to deliver. */
+  static of(notifications: readonly PendingNotification[]): PreparedStream {
+    const anomalies: OutgoingAnomaly[] = [];
+    const incidents: OutgoingIncident[] = [];
+    for (const { outgoing } of notifications) {
+      if (outgoing.type === 'anomaly.detected') anomalies.push(outgoing as OutgoingAnomaly);
+      else incidents.push(outgoing as OutgoingIncident);
+    }
+    return { anomalies, incidents };
+  }
+
+  /**
+   * Record every prepared event in the outbox as pending, in one call: before the change it announces is stored, so a
+   * failure anywhere after leaves it to be sent by the redelivery.
+   */
+  async recorded(prepared: PreparedStream): Promise<void> {
+    const entries = [...prepared.anomalies, ...prepared.incidents].map((o) => o.outbox);
+    if (entries.length) await this.store.outbox.add(entries);
+  }
+
+  /** Settle outbox entries once sent (or once known never to be sent). */
+  async settled(prepared: PreparedStream, also: readonly OutboxEntry[] = []): Promise<void> {
+    const entries = [...prepared.anomalies, ...prepared.incidents].map((o) => o.outbox).concat(also);
+    if (entries.length) await this.store.outbox.markDone(entries, this.clock.now());
   }
 
   /** Append every prepared event to the live-event log, in one call. */
@@ -115,12 +224,18 @@ export class StreamPublisher {
     await this.deliver(prepared);
   }
 
-  /** Log and broadcast anomalies. */
-  async anomalies(anomalies: readonly Anomaly[]): Promise<void> {
-    if (!anomalies.length) return;
-    const prepared = this.prepare(anomalies, []);
-    await this.logged(prepared);
-    await this.deliver(prepared);
+  private outgoing(id: string, note: OutboxNote, incident: Incident | null): OutgoingAnomaly | OutgoingIncident {
+    const p = note.payload;
+    const entry: OutboxEntry = { id, key: '', payload: JSON.stringify(note), createdAt: p.at };
+    if ('anomaly' in p) {
+      const x = p.anomaly;
+      const target: StreamTarget = { tenant: x.tenant, severity: x.severity, entities: [{ type: x.entityType, value: x.entity }] };
+      const key = incident ? outboxKey(incident.tenant, incident.entityType, incident.entity) : '';
+      return { type: 'anomaly.detected', payload: p, target, record: record('anomaly.detected', p, x.severity, x.entityType, x.entity, x.tenant), outbox: { ...entry, key } };
+    }
+    const i = p.incident;
+    const type = note.type === 'anomaly.detected' ? 'incident.updated' : note.type;
+    return { type, payload: p, target: incidentTarget(i), record: record(type, p, i.severity, i.entityType, i.entity, i.tenant), outbox: { ...entry, key: outboxKey(i.tenant, i.entityType, i.entity) } };
   }
 
   private send(o: OutgoingAnomaly | OutgoingIncident): void {

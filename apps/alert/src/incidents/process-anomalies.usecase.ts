@@ -3,7 +3,7 @@ import type { Anomaly, Incident, Silence } from '@vigil/contracts';
 import { LOGGER, MetricsService, STORE, type Store } from '@vigil/platform';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import { StreamPublisher } from '../gateway/stream-publisher.js';
+import { outboxKey, StreamPublisher, type EventStamp, type LiveAnomaly, type PendingNotification } from '../gateway/stream-publisher.js';
 import { silencing } from '../silences/silence-matcher.js';
 import { applyAnomaly, chooseIncident, incidentEntities, type EntityRef, type IncidentEvent, type IncidentPolicy } from './incident-grouper.js';
 import { INCIDENT_POLICY } from './incident-policy.js';
@@ -24,12 +24,19 @@ const STORE_CONCURRENCY = 8;
  * Anomalies → incidents. Stores every anomaly (idempotent by id); silenced ones stop there. The others are grouped
  * with the incidents of their primary entity read from the store (the source of truth shared by every instance),
  * upserted (the higher revision wins), then logged and broadcast as live events and published for webhooks.
- * Safe to re-run on the same batch: duplicates change nothing and notify nobody.
+ * Safe to re-run on the same batch: duplicates change nothing and notify nobody new.
  *
- * A batch costs two rounds of store calls whatever its size: (1) the anomaly insert, the silences and the incidents of
- * every primary entity, all at once; grouping in memory; (2) the latest version of each changed incident and one
- * live-event append, at once. Only then are events broadcast and published, so a client that hears of an anomaly or
- * an incident can read it back and resume from it.
+ * No notification is lost to a failure between the incident write and the sending (transactional outbox): every
+ * live event is recorded in the store's outbox, keyed by the batch entity, BEFORE the incident change it announces
+ * is written, and settled once sent. A redelivered batch reads the pending notifications of its entities: those
+ * whose change is durable (the stored incident reached their revision) are sent now; the others are prepared again
+ * under the same event ids (or cancelled when the batch no longer makes that change).
+ *
+ * A batch costs three rounds of store calls before anything is sent, whatever its size: (1) the anomaly insert, the
+ * silences, the incidents and the pending notifications of every primary entity, all at once; grouping in memory;
+ * (2) the outbox record; (3) the latest version of each changed incident and one live-event append, at once. Only
+ * then are events broadcast and published (a client that hears of an anomaly or an incident can read it back and
+ * resume from it), and the outbox entries settled.
  */
 @Injectable()
 export class ProcessAnomalies {
@@ -63,13 +70,17 @@ export class ProcessAnomalies {
   }
 
   private async process(anomalies: Anomaly[], entities: ReadonlyMap<string, { tenant: string; primary: EntityRef }>): Promise<ProcessedBatch> {
-    const [, silences, byEntity] = await Promise.all([
+    const keys = [...entities.values()].map(({ tenant, primary }) => outboxKey(tenant, primary.type, primary.value));
+    const [, silences, byEntity, pendingEntries] = await Promise.all([
       this.store.anomalies.insert(anomalies),
       this.silencesFor(anomalies),
       this.candidatesFor(entities),
+      this.store.outbox.pending({ keys }),
     ]);
+    const { notifications, malformed } = this.publisher.pendingFrom(pendingEntries);
+    const { durable, undone } = splitPending(notifications, byEntity);
 
-    const live: Anomaly[] = [];
+    const live: LiveAnomaly[] = [];
     const events: IncidentEvent[] = [];
     /** The latest version of every incident the batch changed, in first-change order. */
     const changed = new Map<string, Incident>();
@@ -89,20 +100,31 @@ export class ProcessAnomalies {
         this.counted.inc({ outcome: 'duplicate' });
         continue;
       }
-      live.push(a);
       const next = out.incident;
+      live.push({ anomaly: a, incident: next });
       changed.set(next.id, next);
       byEntity.set(key, [next, ...candidates.filter((i) => i.id !== next.id)]);
       events.push(...out.events);
       this.counted.inc({ outcome: 'grouped' });
     }
-    const prepared = this.publisher.prepare(live, events);
+    const reuse = new Map<string, EventStamp>(undone.map((n) => [n.outgoing.outbox.id, { eventId: n.outgoing.payload.eventId, at: n.outgoing.payload.at }]));
+    const fresh = this.publisher.prepare(live, events, reuse);
+    const prepared = new Set([...fresh.anomalies, ...fresh.incidents].map((o) => o.outbox.id));
+    // Announced a change an earlier attempt never stored, and this one does not make: nothing to send, ever.
+    const cancelled = [...undone.filter((n) => !prepared.has(n.outgoing.outbox.id)).map((n) => n.outgoing.outbox), ...malformed];
+    if (durable.length) this.log.warn({ notifications: durable.length }, 'sending notifications left pending by an earlier attempt');
+
+    await this.publisher.recorded(fresh);
+    const stream = StreamPublisher.merge(StreamPublisher.of(durable), fresh);
     await Promise.all([
       eachLimited([...changed.values()], STORE_CONCURRENCY, (i) => this.store.incidents.upsert(i)),
-      this.publisher.logged(prepared),
+      this.publisher.logged(stream),
     ]);
-    await this.publisher.deliver(prepared);
-    if (silenced || events.length) this.log.debug({ anomalies: anomalies.length, silenced, duplicates, events: events.length }, 'anomalies processed');
+    await this.publisher.deliver(stream);
+    await this.publisher.settled(stream, cancelled);
+    if (silenced || events.length || durable.length) {
+      this.log.debug({ anomalies: anomalies.length, silenced, duplicates, events: events.length, resent: durable.length }, 'anomalies processed');
+    }
     return { incidents: changed.size, silenced, duplicates, events };
   }
 
@@ -128,6 +150,20 @@ export class ProcessAnomalies {
     );
     return out;
   }
+}
+
+/**
+ * Pending notifications of a batch's entities (read with `byEntity`, before the batch changes anything): `durable`
+ * when the stored incident has reached the revision they announce (an earlier attempt stored the change and failed
+ * before sending), `undone` when it has not (the change itself was never stored).
+ */
+function splitPending(notifications: readonly PendingNotification[], byEntity: ReadonlyMap<string, readonly Incident[]>): { durable: PendingNotification[]; undone: PendingNotification[] } {
+  const stored = new Map<string, number>();
+  for (const incidents of byEntity.values()) for (const i of incidents) stored.set(i.id, Math.max(i.revision, stored.get(i.id) ?? 0));
+  const durable: PendingNotification[] = [];
+  const undone: PendingNotification[] = [];
+  for (const n of notifications) ((stored.get(n.incidentId) ?? 0) >= n.revision ? durable : undone).push(n);
+  return { durable, undone };
 }
 
 function entityKey(tenant: string, primary: EntityRef): string {

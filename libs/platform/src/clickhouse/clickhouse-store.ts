@@ -9,6 +9,7 @@ import type {
   ApiKeyRepository,
   DeadLetterRepository,
   IncidentRepository,
+  OutboxRepository,
   SilenceRepository,
   StatsRepository,
   Store,
@@ -26,6 +27,7 @@ import { ClickHouseAnomalyRepository } from './repositories/anomaly.repository.j
 import { ClickHouseApiKeyRepository } from './repositories/api-key.repository.js';
 import { ClickHouseDeadLetterRepository } from './repositories/dead-letter.repository.js';
 import { ClickHouseIncidentRepository } from './repositories/incident.repository.js';
+import { ClickHouseOutboxRepository } from './repositories/outbox.repository.js';
 import { ClickHouseWebhookRepository } from './repositories/webhook.repository.js';
 import { str, utcDay } from './rows.js';
 import { ident, inList, sql } from './sql.js';
@@ -61,6 +63,7 @@ export class ClickHouseStore implements Store {
   readonly stats: StatsRepository;
   readonly audit: AuditRepository;
   readonly checkpoints: CheckpointRepository;
+  readonly outbox: OutboxRepository;
 
   private readonly client: ClickHouseClient;
   private readonly db: ClickHouseDb;
@@ -92,6 +95,7 @@ export class ClickHouseStore implements Store {
     this.stats = new ClickHouseStatsRepository(this.db);
     this.audit = new ClickHouseAuditRepository(this.db);
     this.checkpoints = new ClickHouseCheckpointRepository(this.db);
+    this.outbox = new ClickHouseOutboxRepository(this.db);
   }
 
   get database(): string {

@@ -221,6 +221,30 @@ export interface CheckpointRepository {
   get(key: CheckpointKey): Promise<Checkpoint | null>;
 }
 
+/** One notification waiting to be sent (transactional outbox): recorded before the change it announces is stored. */
+export interface OutboxEntry {
+  /** Deterministic per notification (e.g. `incident.opened:<incident id>@<revision>`): adding it again keeps one entry. */
+  id: string;
+  /** What pending entries are looked up by (e.g. the tenant and entity of an incident). */
+  key: string;
+  /** The notification itself (opaque text, e.g. JSON). */
+  payload: string;
+  /** When it was recorded (epoch ms): retention drops old days, as for the time-series tables. */
+  createdAt: number;
+}
+
+/**
+ * The outbox (migration 0006_outbox). An entry is pending from `add` until `markDone`; adding a pending id again
+ * replaces its key and payload, adding a done id changes nothing (it stays done).
+ */
+export interface OutboxRepository {
+  add(entries: OutboxEntry[]): Promise<void>;
+  /** Pending entries with one of `keys` (all when absent) recorded before `createdBefore`, createdAt then id ascending, at most `limit` (default 1000). */
+  pending(filter: { keys?: string[]; createdBefore?: number; limit?: number }): Promise<OutboxEntry[]>;
+  /** Settle entries for good (delivered, or cancelled). Pass them as read or added: adapters may need key and createdAt. */
+  markDone(entries: OutboxEntry[], at: number): Promise<void>;
+}
+
 export interface Store {
   readonly kind: 'clickhouse' | 'sqlite';
   readonly accessEvents: AccessEventRepository;
@@ -234,6 +258,7 @@ export interface Store {
   readonly stats: StatsRepository;
   readonly audit: AuditRepository;
   readonly checkpoints: CheckpointRepository;
+  readonly outbox: OutboxRepository;
   /** Apply pending schema migrations (idempotent). Returns the versions applied now. */
   migrate(): Promise<string[]>;
   /** Drop daily partitions of time-series tables older than `days` (retention). Returns partitions dropped. */

@@ -222,6 +222,20 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: '0006_outbox',
+    sql: `
+      CREATE TABLE outbox (
+        id          TEXT    NOT NULL PRIMARY KEY,
+        key         TEXT    NOT NULL,
+        payload     TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL,
+        done_at     INTEGER
+      ) STRICT;
+      CREATE INDEX outbox_pending ON outbox (key, created_at) WHERE done_at IS NULL;
+      CREATE INDEX outbox_created_at ON outbox (created_at);
+    `,
+  },
 ];
 
 /** Time-series tables and the column their daily retention is keyed on. */
@@ -231,4 +245,5 @@ export const SQLITE_TIME_SERIES: readonly { table: string; column: string }[] = 
   { table: 'webhook_deliveries', column: 'at' },
   { table: 'dead_letters', column: 'received_at' },
   { table: 'stream_events', column: 'at' },
+  { table: 'outbox', column: 'created_at' },
 ];

@@ -8,6 +8,7 @@ import type { DependencyHealth } from '../ports/event-bus.js';
 import type {
   AuditRepository,
   CheckpointRepository,
+  OutboxRepository,
   AccessEventFilter,
   AccessEventRepository,
   AnomalyFilter,
@@ -33,6 +34,7 @@ import { decodeIncidentCursor, encodeIncidentCursor } from './incident-cursor.js
 import { SQLITE_MIGRATIONS, SQLITE_TIME_SERIES } from './sqlite-migrations.js';
 import { SqliteAuditRepository } from './sqlite-audit.repository.js';
 import { SqliteCheckpointRepository } from './sqlite-checkpoint.repository.js';
+import { SqliteOutboxRepository } from './sqlite-outbox.repository.js';
 
 /**
  * Store adapter for standalone mode: one SQLite file (better-sqlite3, synchronous; results wrapped in promises).
@@ -632,6 +634,7 @@ export class SqliteStore implements Store {
   readonly stats: StatsRepository;
   readonly audit: AuditRepository;
   readonly checkpoints: CheckpointRepository;
+  readonly outbox: OutboxRepository;
 
   private readonly db: Database.Database;
   private readonly sql: Sql;
@@ -659,6 +662,7 @@ export class SqliteStore implements Store {
     this.stats = new SqliteStats(this.sql);
     this.audit = new SqliteAuditRepository(this.db);
     this.checkpoints = new SqliteCheckpointRepository(this.db);
+    this.outbox = new SqliteOutboxRepository(this.db);
   }
 
   async migrate(): Promise<string[]> {

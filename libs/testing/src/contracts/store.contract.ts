@@ -552,6 +552,35 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         expect(await store.accessEvents.count({})).toBe(2);
       });
     });
+
+    describe('outbox', () => {
+      const entry = (id: string, key: string, createdAt: number, payload = `{"n":"${id}"}`) => ({ id, key, payload, createdAt });
+
+      it('lists pending entries by key, oldest first, until they are marked done', async () => {
+        await store.outbox.add([entry('b', 'k1', T0 + 2), entry('a', 'k1', T0 + 1), entry('c', "k'2\\", T0)]);
+        expect(ids(await store.outbox.pending({ keys: ['k1'] }))).toEqual(['a', 'b']);
+        expect(ids(await store.outbox.pending({}))).toEqual(['c', 'a', 'b']);
+        expect(await store.outbox.pending({ keys: ["k'2\\"] })).toEqual([entry('c', "k'2\\", T0)]);
+        expect(await store.outbox.pending({ keys: [] })).toEqual([]);
+        await store.outbox.markDone([entry('a', 'k1', T0 + 1)], T0 + 10);
+        expect(ids(await store.outbox.pending({ keys: ['k1', "k'2\\"] }))).toEqual(['c', 'b']);
+      });
+
+      it('keeps one entry per id: adding a pending id again replaces its payload, a done id stays done', async () => {
+        await store.outbox.add([entry('a', 'k', T0, 'first'), entry('b', 'k', T0, 'first')]);
+        await store.outbox.add([entry('a', 'k', T0, 'second')]);
+        expect((await store.outbox.pending({ keys: ['k'] })).map((e) => [e.id, e.payload])).toEqual([['a', 'second'], ['b', 'first']]);
+        await store.outbox.markDone([entry('b', 'k', T0)], T0 + 5);
+        await store.outbox.add([entry('b', 'k', T0, 'again')]);
+        expect(ids(await store.outbox.pending({ keys: ['k'] }))).toEqual(['a']);
+      });
+
+      it('lists only entries recorded before createdBefore, at most limit', async () => {
+        await store.outbox.add([entry('a', 'k', T0), entry('b', 'k', T0 + 1000), entry('c', 'k', T0 + 2000)]);
+        expect(ids(await store.outbox.pending({ createdBefore: T0 + 2000 }))).toEqual(['a', 'b']);
+        expect(ids(await store.outbox.pending({ limit: 1 }))).toEqual(['a']);
+      });
+    });
   });
 }
 
