@@ -45,7 +45,11 @@ export interface ClusterOptions {
   kafkaBrokers?: string[];
   /** ClickHouse the test itself reads through (default clickhouseUrl): the direct server when the services go through a proxy. */
   observerClickhouseUrl?: string;
-  /** Readiness budget per instance (a group join on the mock takes ~3 s, ~30 s after a SIGKILLed member). */
+  /**
+   * Readiness budget per instance (default 180 s): a group join on the mock takes ~3 s, ~30 s after a SIGKILLed
+   * member, and six instances joining at once on a loaded machine rebalance several times (a detector's two groups
+   * took over 90 s at a load average of 16 on two cores).
+   */
   bootTimeoutMs?: number;
 }
 
@@ -263,7 +267,7 @@ export class Cluster {
     }
   }
 
-  private async boot(app: ClusterApp, i: number, timeoutMs = this.opts.bootTimeoutMs ?? 90_000): Promise<ServiceProcess> {
+  private async boot(app: ClusterApp, i: number, timeoutMs = this.opts.bootTimeoutMs ?? 180_000): Promise<ServiceProcess> {
     const proc = await spawnService(app, this.env(app), timeoutMs);
     this.procs[app][i] = proc;
     this.history.push(proc);
@@ -290,6 +294,20 @@ export async function waitForNoLag(c: Cluster, timeoutMs = 60_000): Promise<void
     return samples.every((s) => s.lag === 0);
   }, { timeoutMs, intervalMs: 200, what: 'zero consumer lag on every instance' });
 }
+
+/** Allowed lateness the distributed suites give the detector (VIGIL_DETECTOR_LATENESS_MS). */
+export const DETECTOR_LATENESS_MS = 60_000;
+
+/**
+ * Event time per replayed chunk: half the detector's lateness. A chunk is produced at once, so the raw partitions (and
+ * after them the access-event partitions of the two detector instances) may each run up to a chunk ahead of the
+ * others. The re-key stage closes a token's or endpoint's window on the newest partial of any source partition
+ * minus the lateness, so partials of a source more than the lateness behind are dropped as late: with two-minute
+ * warm-up chunks tokens learned baselines from a fraction of their requests and then alerted on their ordinary
+ * rate (seen: "token made 58 requests in 1 min; expected 2.6") or on a usual IP their dropped partials had hidden
+ * ("new country"). Chunks within the lateness are what a live shipper produces.
+ */
+export const REPLAY_CHUNK_MS = DETECTOR_LATENESS_MS / 2;
 
 /** What a replay needs of a generated record (the traffic generator's GeneratedRecord). */
 export interface ReplayRecord {
