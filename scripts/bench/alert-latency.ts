@@ -5,7 +5,7 @@
  *
  *   npx tsc -b && npx tsx scripts/bench/alert-latency.ts [--clients 1000] [--anomalies 200] [--rate 10]
  *                                                        [--mode both|standalone|distributed] [--instances 2]
- *                                                        [--client-processes 4]
+ *                                                        [--client-processes 4] [--trace]
  *
  * standalone   the compiled standalone app (apps/standalone/dist: in-process bus, SQLite) booted in a child process;
  *              the child publishes the anomalies on its in-process bus where the detector would (`vigil.anomalies`).
@@ -16,6 +16,11 @@
  * Every anomaly carries its publish time (wall clock, sub-millisecond) in its explanation; clients run in
  * --client-processes child processes (one event loop receiving 1,000 clients' events falls behind on a loaded machine,
  * and its queueing would be measured as latency), on the same machine's clock. Targets: p99 < 100 ms standalone, < 500 ms distributed.
+ *
+ * --trace     servers log at debug level; their per-batch timings of the measured run are summarised (p50/p99/max):
+ *             queuedMs (bus append → consumer handler), then ProcessAnomalies' stages: wait (entity lock), read (anomaly
+ *             insert, silences, incidents, pending outbox), outbox (record), write (incident upserts + live-event log),
+ *             emit (socket broadcast + publish for webhooks), settle (outbox done).
  *
  * Open files: this process holds one socket per client and each server one per client. If `ulimit -n` is below
  * about 2 × clients + 500, raise it first (`ulimit -n 8192`).
@@ -285,7 +290,55 @@ function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
+/** Collects the servers' debug timing lines (`--trace`) and summarises those of the measured run. */
+class Trace {
+  private lines: Record<string, unknown>[] = [];
+
+  attach(child: ChildProcess): void {
+    let rest = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      const parts = (rest + d).split('\n');
+      rest = parts.pop() ?? '';
+      for (const line of parts) {
+        if (!line.includes('"anomalies processed"') && !line.includes('"anomaly batch received"')) continue;
+        try {
+          this.lines.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          // not JSON: skip
+        }
+      }
+    });
+  }
+
+  clear(): void {
+    this.lines = [];
+  }
+
+  summary(): string[] {
+    const series = new Map<string, number[]>();
+    const add = (name: string, v: unknown) => {
+      if (typeof v === 'number') series.set(name, [...(series.get(name) ?? []), v]);
+    };
+    for (const l of this.lines) {
+      add('queuedMs', l['queuedMs']);
+      const ms = l['ms'];
+      if (ms && typeof ms === 'object') for (const [k, v] of Object.entries(ms)) add(k, v);
+    }
+    const batches = this.lines.filter((l) => l['msg'] === 'anomalies processed').length;
+    return [
+      `  stages over ${batches} batches (ms):`,
+      ...[...series].map(([k, xs]) => {
+        const sorted = [...xs].sort((a, b) => a - b);
+        return `    ${k.padEnd(9)} p50 ${percentile(sorted, 0.5).toFixed(1).padStart(7)}   p99 ${percentile(sorted, 0.99).toFixed(1).padStart(7)}   max ${(sorted[sorted.length - 1] ?? NaN).toFixed(1).padStart(7)}`;
+      }),
+    ];
+  }
+}
+
+const TRACE = argv.includes('--trace');
+
 interface Result {
+  stages?: string[];
   mode: string;
   clients: number;
   anomalies: number;
@@ -308,7 +361,7 @@ async function measure(
   mode: string,
   audience: Crowd,
   publish: (count: number, rate: number, warmup: boolean) => Promise<void>,
-  o: { anomalies: number; rate: number; connectMs: number; targetMs: number; serverPids: number[] },
+  o: { anomalies: number; rate: number; connectMs: number; targetMs: number; serverPids: number[]; trace?: Trace },
 ): Promise<Result> {
   const n = audience.size;
   const warmDeadline = Date.now() + 120_000;
@@ -319,6 +372,7 @@ async function measure(
     await untilAsync(async () => (await audience.status()).warmed === n, 2_000);
   }
   await audience.reset();
+  o.trace?.clear();
   const serverCpu = () => o.serverPids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
   const clientCpu = () => audience.pids().reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
   const cpu0 = { server: serverCpu(), client: clientCpu(), wall: performance.now() };
@@ -334,7 +388,7 @@ async function measure(
     const s = [...xs].sort((a, b) => a - b);
     return { received: s.length, p50: percentile(s, 0.5), p99: percentile(s, 0.99), max: s[s.length - 1] ?? NaN };
   };
-  return { mode, clients: n, anomalies: o.anomalies, rate: o.rate, connectMs: o.connectMs, anomaly: stats(samples.anomaly), incident: stats(samples.incident), targetMs: o.targetMs, ...usage };
+  return { ...(o.trace ? { stages: o.trace.summary() } : {}), mode, clients: n, anomalies: o.anomalies, rate: o.rate, connectMs: o.connectMs, anomaly: stats(samples.anomaly), incident: stats(samples.incident), targetMs: o.targetMs, ...usage };
 }
 
 /** Polls `check` every 50 ms until it holds or `timeoutMs` passes (then returns quietly: the caller reports what arrived). */
@@ -358,6 +412,7 @@ function print(r: Result): void {
       line('incident.opened', r.incident),
       `  measured run ${r.wallS.toFixed(1)} s: server CPU ${r.serverCpuS.toFixed(1)} s, clients' CPU ${r.clientCpuS.toFixed(1)} s; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`,
       `  target p99 < ${r.targetMs} ms: ${complete && worst < r.targetMs ? 'met' : complete ? `MISSED (p99 ${worst.toFixed(1)} ms)` : 'MISSED (events lost)'}`,
+      ...(r.stages ?? []),
       '',
     ].join('\n'),
   );
@@ -371,9 +426,11 @@ async function runStandalone(clients: number, anomalies: number, rate: number, c
   const child = fork(SELF, ['--role', 'standalone-server'], {
     cwd: REPO,
     execArgv: process.execArgv,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', VIGIL_MODE: 'standalone', VIGIL_DATA_DIR: join(dataDir, 'data'), PORT: '0', VIGIL_HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', VIGIL_TENANT: TENANT },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', VIGIL_MODE: 'standalone', VIGIL_DATA_DIR: join(dataDir, 'data'), PORT: '0', VIGIL_HTTP_HOST: '127.0.0.1', LOG_LEVEL: TRACE ? 'debug' : 'warn', VIGIL_TENANT: TENANT },
+    stdio: ['ignore', TRACE ? 'pipe' : 'ignore', 'inherit', 'ipc'],
   });
+  const trace = TRACE ? new Trace() : undefined;
+  trace?.attach(child);
   const audience = await Crowd.start(clientProcesses);
   try {
     const ready = await new Promise<{ url: string; token: string }>((resolve, reject) => {
@@ -386,7 +443,7 @@ async function runStandalone(clients: number, anomalies: number, rate: number, c
         child.once('message', () => resolve());
         child.send({ kind: 'publish', count, rate: r, warmup } satisfies PublishCommand);
       });
-    return await measure('standalone (in-process bus, SQLite)', audience, publish, { anomalies, rate, connectMs, targetMs: 100, serverPids: [child.pid ?? -1] });
+    return await measure('standalone (in-process bus, SQLite)', audience, publish, { anomalies, rate, connectMs, targetMs: 100, serverPids: [child.pid ?? -1], ...(trace ? { trace } : {}) });
   } finally {
     await audience.close();
     await stop(child);
@@ -411,6 +468,7 @@ async function runDistributed(clients: number, anomalies: number, rate: number, 
   await store.close();
 
   const children: ChildProcess[] = [];
+  const trace = TRACE ? new Trace() : undefined;
   const bus = new KafkaEventBus({ brokers, clientId: prefix });
   const audience = await Crowd.start(clientProcesses);
   try {
@@ -424,18 +482,19 @@ async function runDistributed(clients: number, anomalies: number, rate: number, 
             PATH: process.env.PATH ?? '/usr/bin:/bin', VIGIL_MODE: 'distributed', KAFKA_BROKERS: brokers.join(','), KAFKA_GROUP_PREFIX: prefix,
             KAFKA_CLIENT_ID: `${prefix}-${i}`, CLICKHOUSE_URL: clickhouseUrl, CLICKHOUSE_DATABASE: database, REDIS_URL: redisUrl,
             VIGIL_HASH_KEY: 'bench-hash-key-0123456789abcdef', VIGIL_DETECTOR_ANOMALIES_TOPIC: topic, VIGIL_TENANT: TENANT,
-            VIGIL_DATA_DIR: join(dataDir, String(i)), PORT: '0', VIGIL_HTTP_HOST: '127.0.0.1', LOG_LEVEL: 'info',
+            VIGIL_DATA_DIR: join(dataDir, String(i)), PORT: '0', VIGIL_HTTP_HOST: '127.0.0.1', LOG_LEVEL: TRACE ? 'debug' : 'info',
           },
           stdio: ['ignore', 'pipe', 'inherit'],
         });
         children.push(child);
+        trace?.attach(child);
         return listeningUrl(child);
       }),
     );
     const connectMs = await audience.connect(urls, key.token, clients);
     const publish = (count: number, r: number, warmup: boolean) => publishPaced(bus, topic, count, r, warmup);
     return await measure(`distributed (Kafka, ClickHouse, Redis adapter, ${instances} alert instance${instances > 1 ? 's' : ''})`, audience, publish, {
-      anomalies, rate, connectMs, targetMs: 500, serverPids: children.map((c) => c.pid ?? -1),
+      anomalies, rate, connectMs, targetMs: 500, serverPids: children.map((c) => c.pid ?? -1), ...(trace ? { trace } : {}),
     });
   } finally {
     await audience.close();

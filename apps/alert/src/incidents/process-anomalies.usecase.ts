@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Anomaly, Incident, Silence } from '@vigil/contracts';
 import { LOGGER, MetricsService, STORE, type Store } from '@vigil/platform';
 import type { Logger } from 'pino';
-import type { Counter } from 'prom-client';
+import { performance } from 'node:perf_hooks';
+import type { Counter, Histogram } from 'prom-client';
 import { outboxKey, StreamPublisher, type EventStamp, type LiveAnomaly, type PendingNotification } from '../gateway/stream-publisher.js';
 import { silencing } from '../silences/silence-matcher.js';
 import { applyAnomaly, chooseIncident, incidentEntities, type EntityRef, type IncidentEvent, type IncidentPolicy } from './incident-grouper.js';
@@ -42,6 +43,7 @@ const STORE_CONCURRENCY = 8;
 export class ProcessAnomalies {
   private readonly log: Logger;
   private readonly counted: Counter<'outcome'>;
+  private readonly staged: Histogram<'stage'>;
   private readonly entityLocks = new KeyedSequencer();
 
   constructor(
@@ -53,6 +55,12 @@ export class ProcessAnomalies {
   ) {
     this.log = logger.child({ component: 'process-anomalies' });
     this.counted = metrics.counter({ name: 'vigil_alert_anomalies_total', help: 'Anomalies processed, by outcome', labelNames: ['outcome'] });
+    this.staged = metrics.histogram({
+      name: 'vigil_alert_batch_stage_seconds',
+      help: 'Time an anomaly batch spends in each stage before its live events are out: wait (entity lock), read, outbox, write, emit (broadcast + publish), settle',
+      labelNames: ['stage'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    });
   }
 
   async execute(batch: readonly Anomaly[]): Promise<ProcessedBatch> {
@@ -66,10 +74,14 @@ export class ProcessAnomalies {
     // Batches of different partitions may run at once (a token's incident takes token and token×IP anomalies, which
     // are keyed apart): the batches that share an entity run one after another, so none reads an incident another
     // is about to change.
-    return this.entityLocks.run([...entities.keys()], () => this.process(anomalies, entities));
+    const timer = new StageTimer();
+    return this.entityLocks.run([...entities.keys()], () => {
+      timer.lap('wait');
+      return this.process(anomalies, entities, timer);
+    });
   }
 
-  private async process(anomalies: Anomaly[], entities: ReadonlyMap<string, { tenant: string; primary: EntityRef }>): Promise<ProcessedBatch> {
+  private async process(anomalies: Anomaly[], entities: ReadonlyMap<string, { tenant: string; primary: EntityRef }>, timer: StageTimer): Promise<ProcessedBatch> {
     const keys = [...entities.values()].map(({ tenant, primary }) => outboxKey(tenant, primary.type, primary.value));
     const [, silences, byEntity, pendingEntries] = await Promise.all([
       this.store.anomalies.insert(anomalies),
@@ -77,6 +89,7 @@ export class ProcessAnomalies {
       this.candidatesFor(entities),
       this.store.outbox.pending({ keys }),
     ]);
+    timer.lap('read');
     const { notifications, malformed } = this.publisher.pendingFrom(pendingEntries);
     const { durable, undone } = splitPending(notifications, byEntity);
 
@@ -115,15 +128,21 @@ export class ProcessAnomalies {
     if (durable.length) this.log.warn({ notifications: durable.length }, 'sending notifications left pending by an earlier attempt');
 
     await this.publisher.recorded(fresh);
+    timer.lap('outbox');
     const stream = StreamPublisher.merge(StreamPublisher.of(durable), fresh);
     await Promise.all([
       eachLimited([...changed.values()], STORE_CONCURRENCY, (i) => this.store.incidents.upsert(i)),
       this.publisher.logged(stream),
     ]);
+    timer.lap('write');
     await this.publisher.deliver(stream);
+    timer.lap('emit');
     await this.publisher.settled(stream, cancelled);
+    timer.lap('settle');
+    for (const [stage, ms] of timer.laps) this.staged.observe({ stage }, ms / 1000);
     if (silenced || events.length || durable.length) {
-      this.log.debug({ anomalies: anomalies.length, silenced, duplicates, events: events.length, resent: durable.length }, 'anomalies processed');
+      // At debug level, the stage timings of every batch that said something (LOG_LEVEL=debug; bench:alert --trace).
+      this.log.debug({ anomalies: anomalies.length, silenced, duplicates, events: events.length, resent: durable.length, ms: Object.fromEntries(timer.laps) }, 'anomalies processed');
     }
     return { incidents: changed.size, silenced, duplicates, events };
   }
@@ -164,6 +183,18 @@ function splitPending(notifications: readonly PendingNotification[], byEntity: R
   const undone: PendingNotification[] = [];
   for (const n of notifications) ((stored.get(n.incidentId) ?? 0) >= n.revision ? durable : undone).push(n);
   return { durable, undone };
+}
+
+/** Durations (ms) of a batch's successive stages, for the stage histogram and the debug log. */
+class StageTimer {
+  readonly laps: [string, number][] = [];
+  private last = performance.now();
+
+  lap(stage: string): void {
+    const now = performance.now();
+    this.laps.push([stage, Math.round((now - this.last) * 100) / 100]);
+    this.last = now;
+  }
 }
 
 function entityKey(tenant: string, primary: EntityRef): string {
