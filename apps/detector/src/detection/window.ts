@@ -53,40 +53,82 @@ export function hash32(s: string): number {
 
 // ---- distinct values ----------------------------------------------------------------------------
 
-export type DistinctJson = { s: string[] } | { h: string };
+/** Wire form: exact values (`s`), exact 32-bit hashes (`k`, fields whose values are never shown), or HLL registers (`h`). */
+export type DistinctJson = { s: string[] } | { k: number[] } | { h: string };
 
-/** Exact set up to `cap` values, then a HyperLogLog (p = 10, ≈ 3 % standard error). Mergeable. */
+/**
+ * Exact up to `cap` values (as 32-bit hashes in one small typed array, plus the values themselves when `keepValues`),
+ * then a HyperLogLog (p = 10, ≈ 3 % standard error; linear counting below 2.5 m, so small counts stay near exact).
+ * Mergeable. No Set, no Map: one typed array that grows 4 → 64, then the 1 KiB of registers.
+ */
 export class BoundedDistinct {
-  private exact: Set<string> | null = new Set();
+  private hashes: Uint32Array | null = null;
+  private n = 0;
+  private vals: string[] | null;
   private registers: Uint8Array | null = null;
+  /** Cached HLL estimate (−1: stale). */
+  private estimate = -1;
 
-  constructor(private readonly cap = DISTINCT_EXACT_CAP) {}
+  constructor(
+    private readonly cap = DISTINCT_EXACT_CAP,
+    keepValues = true,
+  ) {
+    this.vals = keepValues ? [] : null;
+  }
 
   add(value: string): void {
-    if (this.exact) {
-      this.exact.add(value);
-      if (this.exact.size > this.cap) this.toSketch();
+    this.addHash(hash32(value), value);
+  }
+
+  /** Adds a value by its hash32 (`value` is kept only when this set keeps values). */
+  addHash(h: number, value?: string): void {
+    if (this.registers) {
+      this.sketch(h);
       return;
     }
-    this.addHash(hash32(value));
+    let hs = this.hashes;
+    const n = this.n;
+    if (hs) {
+      for (let i = 0; i < n; i++) if (hs[i] === h) return;
+    }
+    if (n >= this.cap) {
+      this.toSketch();
+      this.sketch(h);
+      return;
+    }
+    if (!hs || n === hs.length) {
+      const grown = new Uint32Array(hs ? Math.min(this.cap, hs.length * 2) : 4);
+      if (hs) grown.set(hs);
+      this.hashes = hs = grown;
+    }
+    hs[n] = h;
+    this.n = n + 1;
+    if (this.vals) {
+      if (value === undefined) this.vals = null; // merged from a set that kept only hashes: values unknown
+      else this.vals[n] = value;
+    }
   }
 
   has(value: string): boolean | undefined {
-    return this.exact ? this.exact.has(value) : undefined;
+    if (this.registers) return undefined;
+    const h = hash32(value);
+    for (let i = 0; i < this.n; i++) if (this.hashes![i] === h) return true;
+    return false;
   }
 
-  /** Exact values while exact (at most `cap`), else null. */
+  /** Exact values while exact (at most `cap`) and kept, else null. */
   values(): string[] | null {
-    return this.exact ? [...this.exact] : null;
+    return !this.registers && this.vals ? this.vals.slice(0, this.n) : null;
   }
 
   get estimated(): boolean {
-    return this.exact === null;
+    return this.registers !== null;
   }
 
   get size(): number {
-    if (this.exact) return this.exact.size;
-    const r = this.registers!;
+    if (!this.registers) return this.n;
+    if (this.estimate >= 0) return this.estimate;
+    const r = this.registers;
     let sum = 0;
     let zeros = 0;
     for (let i = 0; i < HLL_M; i++) {
@@ -96,30 +138,34 @@ export class BoundedDistinct {
     }
     const alpha = 0.7213 / (1 + 1.079 / HLL_M);
     const raw = (alpha * HLL_M * HLL_M) / sum;
-    if (raw <= 2.5 * HLL_M && zeros > 0) return Math.round(HLL_M * Math.log(HLL_M / zeros));
-    return Math.round(raw);
+    this.estimate = raw <= 2.5 * HLL_M && zeros > 0 ? Math.round(HLL_M * Math.log(HLL_M / zeros)) : Math.round(raw);
+    return this.estimate;
   }
 
   merge(other: BoundedDistinct): void {
-    if (other.exact) {
-      for (const v of other.exact) this.add(v);
+    if (!other.registers) {
+      const hs = other.hashes;
+      for (let i = 0; i < other.n; i++) this.addHash(hs![i] as number, other.vals?.[i]);
       return;
     }
-    if (this.exact) this.toSketch();
+    if (!this.registers) this.toSketch();
     const r = this.registers!;
-    const o = other.registers!;
+    const o = other.registers;
     for (let i = 0; i < HLL_M; i++) if ((o[i] as number) > (r[i] as number)) r[i] = o[i] as number;
+    this.estimate = -1;
   }
 
   toJSON(): DistinctJson {
-    return this.exact ? { s: [...this.exact] } : { h: Buffer.from(this.registers!).toString('base64') };
+    if (this.registers) return { h: Buffer.from(this.registers).toString('base64') };
+    if (this.vals) return { s: this.vals.slice(0, this.n) };
+    return { k: Array.from(this.hashes?.subarray(0, this.n) ?? []) };
   }
 
-  static fromJSON(j: DistinctJson, cap = DISTINCT_EXACT_CAP): BoundedDistinct {
-    const d = new BoundedDistinct(cap);
+  static fromJSON(j: DistinctJson, cap = DISTINCT_EXACT_CAP, keepValues = true): BoundedDistinct {
+    const d = new BoundedDistinct(cap, keepValues && !('k' in j));
     if ('s' in j) for (const v of j.s) d.add(v);
+    else if ('k' in j) for (const h of j.k) d.addHash(h >>> 0);
     else {
-      d.exact = null;
       const bytes = Buffer.from(j.h, 'base64');
       if (bytes.length !== HLL_M) throw new Error(`distinct sketch: expected ${HLL_M} registers, got ${bytes.length}`);
       d.registers = new Uint8Array(bytes);
@@ -127,72 +173,110 @@ export class BoundedDistinct {
     return d;
   }
 
-  private toSketch(): void {
-    const values = this.exact ?? [];
-    this.exact = null;
-    this.registers = new Uint8Array(HLL_M);
-    for (const v of values) this.addHash(hash32(v));
+  /** Empty again, keeping its arrays (a pooled window reuses them). */
+  clear(keepValues: boolean): void {
+    if (this.registers) {
+      this.registers.fill(0);
+      this.spare = this.registers;
+      this.registers = null;
+    }
+    this.n = 0;
+    this.estimate = -1;
+    this.vals = keepValues ? (this.vals ?? []) : null;
   }
 
-  private addHash(h: number): void {
+  /** Registers of an earlier use, zeroed, kept for the next switch to the sketch. */
+  private spare: Uint8Array | null = null;
+
+  private toSketch(): void {
+    const hs = this.hashes;
+    const n = this.n;
+    this.registers = this.spare ?? new Uint8Array(HLL_M);
+    this.spare = null;
+    for (let i = 0; i < n; i++) this.sketch(hs![i] as number);
+    this.n = 0;
+  }
+
+  private sketch(h: number): void {
     const idx = h >>> (32 - HLL_P);
     const rest = (h << HLL_P) >>> 0;
     const rank = rest === 0 ? 32 - HLL_P + 1 : Math.clz32(rest) + 1;
     const r = this.registers!;
-    if (rank > (r[idx] as number)) r[idx] = rank;
+    if (rank > (r[idx] as number)) {
+      r[idx] = rank;
+      this.estimate = -1;
+    }
   }
 }
 
 // ---- top contributors ---------------------------------------------------------------------------
 
-/** Space-saving top-k: exact while fewer than k keys, then counts are upper bounds. Mergeable (approximately). */
+/** Space-saving top-k over two small parallel arrays: exact while fewer than k keys, then counts are upper bounds. Mergeable (approximately). */
 export class TopCounter {
-  readonly counts = new Map<string, number>();
+  private readonly keys: string[] = [];
+  private readonly cnt: number[] = [];
+  /** Keys in use (the arrays are reused when a pooled window is cleared). */
+  private len = 0;
 
   constructor(private readonly k = TOP_K) {}
 
-  add(key: string, n = 1): void {
-    const c = this.counts.get(key);
-    if (c !== undefined) {
-      this.counts.set(key, c + n);
-      return;
-    }
-    if (this.counts.size < this.k) {
-      this.counts.set(key, n);
-      return;
-    }
-    let minKey = '';
-    let min = Infinity;
-    for (const [key2, v] of this.counts) if (v < min) [minKey, min] = [key2, v];
-    this.counts.delete(minKey);
-    this.counts.set(key, min + n);
+  clear(): void {
+    this.len = 0;
   }
 
-  merge(other: TopCounter): void {
-    for (const [k, v] of other.counts) this.counts.set(k, (this.counts.get(k) ?? 0) + v);
-    if (this.counts.size > this.k) {
-      const keep = this.top(this.k);
-      this.counts.clear();
-      for (const { value, count } of keep) this.counts.set(value, count);
+  add(key: string, n = 1): void {
+    const keys = this.keys;
+    const len = this.len;
+    for (let i = 0; i < len; i++) {
+      if (keys[i] === key) {
+        this.cnt[i] = (this.cnt[i] as number) + n;
+        return;
+      }
     }
+    if (len < this.k) {
+      keys[len] = key;
+      this.cnt[len] = n;
+      this.len = len + 1;
+      return;
+    }
+    let at = 0;
+    let min = Infinity;
+    for (let i = 0; i < len; i++) {
+      const c = this.cnt[i] as number;
+      if (c < min) {
+        min = c;
+        at = i;
+      }
+    }
+    keys[at] = key;
+    this.cnt[at] = min + n;
+  }
+
+  /** Adds the other's counts (exact while the union fits in k keys; space-saving replacement beyond). */
+  merge(other: TopCounter): void {
+    for (let i = 0; i < other.len; i++) this.add(other.keys[i]!, other.cnt[i]!);
   }
 
   /** Highest counts first; ties by key so the order is deterministic. */
   top(n: number): { value: string; count: number }[] {
-    return [...this.counts]
-      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    const pairs: [string, number][] = [];
+    for (let i = 0; i < this.len; i++) pairs.push([this.keys[i]!, this.cnt[i]!]);
+    return pairs
+      .sort(byCountThenKey)
       .slice(0, n)
       .map(([value, count]) => ({ value, count }));
   }
 
   max(): number {
     let m = 0;
-    for (const v of this.counts.values()) if (v > m) m = v;
+    for (let i = 0; i < this.len; i++) if (this.cnt[i]! > m) m = this.cnt[i]!;
     return m;
   }
 
   toJSON(): [string, number][] {
-    return [...this.counts];
+    const out: [string, number][] = [];
+    for (let i = 0; i < this.len; i++) out.push([this.keys[i]!, this.cnt[i]!]);
+    return out;
   }
 
   static fromJSON(j: [string, number][], k = TOP_K): TopCounter {
@@ -202,47 +286,70 @@ export class TopCounter {
   }
 }
 
+function byCountThenKey(a: [string, number], b: [string, number]): number {
+  return b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+}
+
 // ---- latency sketch -----------------------------------------------------------------------------
 
-/** Log-bucket quantile sketch: value v lands in bucket ceil(log_γ(v + 1)); quantiles within ≈ (γ − 1)/2. */
+/** Bucket index for a latency: ceil(log_γ(ms + 1)), capped (1 h and beyond share the last bucket). */
+const LAT_BUCKETS = 320;
+
+/** Log-bucket quantile sketch: value v lands in bucket ceil(log_γ(v + 1)); quantiles within ≈ (γ − 1)/2. Dense counts in one typed array. */
 export class LatencySketch {
-  readonly buckets = new Map<number, number>();
+  private counts: Float64Array | null = null;
   total = 0;
 
   add(ms: number, n = 1): void {
-    const b = Math.ceil(Math.log1p(Math.max(0, ms)) / LOG_GAMMA);
-    this.buckets.set(b, (this.buckets.get(b) ?? 0) + n);
-    this.total += n;
+    const b = Math.min(LAT_BUCKETS - 1, Math.ceil(Math.log1p(Math.max(0, ms)) / LOG_GAMMA));
+    this.bump(b, n);
   }
 
   quantile(q: number): number {
-    if (this.total === 0) return 0;
+    const c = this.counts;
+    if (this.total === 0 || !c) return 0;
     const rank = Math.max(1, Math.ceil(q * this.total));
-    const keys = [...this.buckets.keys()].sort((a, b) => a - b);
     let seen = 0;
-    for (const k of keys) {
-      seen += this.buckets.get(k) as number;
-      if (seen >= rank) return k === 0 ? 0 : Math.expm1(((k - 0.5) * LOG_GAMMA));
+    let last = 0;
+    for (let k = 0; k < LAT_BUCKETS; k++) {
+      const v = c[k] as number;
+      if (v === 0) continue;
+      last = k;
+      seen += v;
+      if (seen >= rank) return k === 0 ? 0 : Math.expm1((k - 0.5) * LOG_GAMMA);
     }
-    return Math.expm1(((keys[keys.length - 1] as number) - 0.5) * LOG_GAMMA);
+    return Math.expm1((last - 0.5) * LOG_GAMMA);
   }
 
   merge(other: LatencySketch): void {
-    for (const [k, v] of other.buckets) this.buckets.set(k, (this.buckets.get(k) ?? 0) + v);
-    this.total += other.total;
+    const o = other.counts;
+    if (!o) return;
+    for (let k = 0; k < LAT_BUCKETS; k++) if (o[k]) this.bump(k, o[k] as number);
   }
 
   toJSON(): [number, number][] {
-    return [...this.buckets];
+    const out: [number, number][] = [];
+    const c = this.counts;
+    if (c) for (let k = 0; k < LAT_BUCKETS; k++) if (c[k]) out.push([k, c[k] as number]);
+    return out;
   }
 
   static fromJSON(j: [number, number][]): LatencySketch {
     const s = new LatencySketch();
-    for (const [k, v] of j) {
-      s.buckets.set(k, (s.buckets.get(k) ?? 0) + v);
-      s.total += v;
-    }
+    for (const [k, v] of j) s.bump(Math.min(LAT_BUCKETS - 1, Math.max(0, Math.trunc(k))), v);
     return s;
+  }
+
+  clear(): void {
+    if (this.total === 0) return;
+    this.counts?.fill(0);
+    this.total = 0;
+  }
+
+  private bump(b: number, n: number): void {
+    const c = (this.counts ??= new Float64Array(LAT_BUCKETS));
+    c[b] = (c[b] as number) + n;
+    this.total += n;
   }
 }
 
@@ -277,6 +384,8 @@ export interface WindowAggJson {
   cc: string[];
   smp: string[];
   fsmp: string[];
+  /** What the aggregate tracks (TRACK_* bits); absent: everything. */
+  tr?: number;
 }
 
 export type DistinctField = 'paths' | 'ips' | 'tokens' | 'endpoints' | 'failIps';
@@ -284,6 +393,22 @@ export type TopField = 'ips' | 'paths' | 'statuses' | 'routes' | 'failIps';
 const DISTINCT_FIELDS: readonly DistinctField[] = ['paths', 'ips', 'tokens', 'endpoints', 'failIps'];
 const TOP_FIELDS: readonly TopField[] = ['ips', 'paths', 'statuses', 'routes', 'failIps'];
 const SMALL_SET_CAP = 16;
+
+/** What a window aggregate keeps beyond its counters (entity types that never read a piece do not pay for it). */
+export const TRACK_PATHS = 1;
+export const TRACK_IPS = 2;
+export const TRACK_TOKENS = 4;
+export const TRACK_ENDPOINTS = 8;
+export const TRACK_FAIL_IPS = 16;
+export const TRACK_LATENCY = 32;
+export const TRACK_LOCATIONS = 64;
+export const TRACK_TOPS = 128;
+export const TRACK_ALL = 255;
+const DISTINCT_BIT: Record<DistinctField, number> = { paths: TRACK_PATHS, ips: TRACK_IPS, tokens: TRACK_TOKENS, endpoints: TRACK_ENDPOINTS, failIps: TRACK_FAIL_IPS };
+
+/** Status codes as strings, made once (top-contributor keys). */
+const STATUS_TEXT: string[] = Array.from({ length: 600 }, (_, i) => String(i));
+const statusText = (s: number): string => (s >= 0 && s < 600 ? (STATUS_TEXT[s] as string) : String(s));
 
 /** One entity's metrics over one window [windowStart, windowStart + windowMs). */
 export class WindowAggregate {
@@ -297,19 +422,108 @@ export class WindowAggregate {
   lastTs = -Infinity;
   /** Bit i set: slice i (of 32) of the window saw at least one request. */
   activity = 0;
-  private readonly distinct = new Map<DistinctField, BoundedDistinct>();
-  private readonly tops = new Map<TopField, TopCounter>();
+  private dPaths: BoundedDistinct | null = null;
+  private dIps: BoundedDistinct | null = null;
+  private dTokens: BoundedDistinct | null = null;
+  private dEndpoints: BoundedDistinct | null = null;
+  private dFailIps: BoundedDistinct | null = null;
+  private tIps: TopCounter | null = null;
+  private tPaths: TopCounter | null = null;
+  private tStatuses: TopCounter | null = null;
+  private tRoutes: TopCounter | null = null;
+  private tFailIps: TopCounter | null = null;
   readonly latency = new LatencySketch();
-  /** Bounded small sets (≤ 16): ASNs and countries seen. */
-  readonly asns = new Set<number>();
-  readonly countries = new Set<string>();
-  readonly samples: string[] = [];
-  readonly failureSamples: string[] = [];
+  /** Bounded small sets (≤ 16) of ASNs and countries, and the sample event ids: slots + counts, reused when pooled. */
+  private readonly asn: number[] = [];
+  private nAsn = 0;
+  private readonly cc: string[] = [];
+  private nCc = 0;
+  private readonly smp: string[] = [];
+  private nSmp = 0;
+  private readonly fsmp: string[] = [];
+  private nFsmp = 0;
 
   constructor(
-    readonly windowStart: number,
-    readonly windowMs: number,
+    public windowStart: number,
+    public windowMs: number,
+    /** TRACK_* bits: which distinct sets, sketches and contributors to keep. */
+    public tracks = TRACK_ALL,
   ) {}
+
+  /** ASNs seen (at most 16). */
+  get asns(): number[] {
+    return this.asn.slice(0, this.nAsn);
+  }
+
+  /** Countries seen (at most 16). */
+  get countries(): string[] {
+    return this.cc.slice(0, this.nCc);
+  }
+
+  /** First event ids of the window (at most 10). */
+  get samples(): string[] {
+    return this.smp.slice(0, this.nSmp);
+  }
+
+  /** First event ids of the window's failures (401/403, 404, 5xx; at most 10). */
+  get failureSamples(): string[] {
+    return this.fsmp.slice(0, this.nFsmp);
+  }
+
+  /** Empty again for another window (pooled aggregates keep their arrays and sketches: no garbage per window). */
+  reset(windowStart: number, windowMs: number, tracks: number): void {
+    this.windowStart = windowStart;
+    this.windowMs = windowMs;
+    this.tracks = tracks;
+    this.requests = 0;
+    this.authFailures = 0;
+    this.notFound = 0;
+    this.tooMany = 0;
+    this.errors5xx = 0;
+    this.bytesOut = 0;
+    this.firstTs = Infinity;
+    this.lastTs = -Infinity;
+    this.activity = 0;
+    this.dPaths?.clear(false);
+    this.dIps?.clear(true);
+    this.dTokens?.clear(false);
+    this.dEndpoints?.clear(false);
+    this.dFailIps?.clear(false);
+    this.tIps?.clear();
+    this.tPaths?.clear();
+    this.tStatuses?.clear();
+    this.tRoutes?.clear();
+    this.tFailIps?.clear();
+    this.latency.clear();
+    this.nAsn = 0;
+    this.nCc = 0;
+    this.nSmp = 0;
+    this.nFsmp = 0;
+  }
+
+  private addAsn(a: number): void {
+    if (this.nAsn >= SMALL_SET_CAP) return;
+    for (let i = 0; i < this.nAsn; i++) if (this.asn[i] === a) return;
+    this.asn[this.nAsn++] = a;
+  }
+
+  private addCountry(c: string): void {
+    if (this.nCc >= SMALL_SET_CAP) return;
+    for (let i = 0; i < this.nCc; i++) if (this.cc[i] === c) return;
+    this.cc[this.nCc++] = c;
+  }
+
+  private addSample(id: string): void {
+    if (this.nSmp >= SAMPLES) return;
+    for (let i = 0; i < this.nSmp; i++) if (this.smp[i] === id) return;
+    this.smp[this.nSmp++] = id;
+  }
+
+  private addFailureSample(id: string): void {
+    if (this.nFsmp >= SAMPLES) return;
+    for (let i = 0; i < this.nFsmp; i++) if (this.fsmp[i] === id) return;
+    this.fsmp[this.nFsmp++] = id;
+  }
 
   add(e: WindowEvent): void {
     this.requests += 1;
@@ -324,23 +538,28 @@ export class WindowAggregate {
     if (e.ts > this.lastTs) this.lastTs = e.ts;
     const slice = Math.min(SLICES - 1, Math.max(0, Math.floor(((e.ts - this.windowStart) / this.windowMs) * SLICES)));
     this.activity = (this.activity | (1 << slice)) >>> 0;
-    this.d('paths').add(e.path);
-    this.d('ips').add(e.clientIp);
-    if (e.tokenId) this.d('tokens').add(e.tokenId);
-    this.d('endpoints').add(endpointOf(e));
-    this.t('ips').add(e.clientIp);
-    this.t('paths').add(e.path);
-    this.t('statuses').add(String(s));
-    this.t('routes').add(e.route || e.path);
-    if (failed) {
-      this.d('failIps').add(e.clientIp);
-      this.t('failIps').add(e.clientIp);
+    const tr = this.tracks;
+    if (tr & TRACK_PATHS) (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).add(e.path);
+    if (tr & TRACK_IPS) (this.dIps ??= new BoundedDistinct()).add(e.clientIp);
+    if (tr & TRACK_TOKENS && e.tokenId) (this.dTokens ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).add(e.tokenId);
+    if (tr & TRACK_ENDPOINTS) (this.dEndpoints ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).add(endpointOf(e));
+    if (tr & TRACK_TOPS) {
+      (this.tIps ??= new TopCounter()).add(e.clientIp);
+      (this.tPaths ??= new TopCounter()).add(e.path);
+      (this.tStatuses ??= new TopCounter()).add(statusText(s));
+      (this.tRoutes ??= new TopCounter()).add(e.route || e.path);
     }
-    this.latency.add(e.latencyMs);
-    if (e.asn > 0 && this.asns.size < SMALL_SET_CAP) this.asns.add(e.asn);
-    if (e.country && this.countries.size < SMALL_SET_CAP) this.countries.add(e.country);
-    if (this.samples.length < SAMPLES) this.samples.push(e.id);
-    if ((failed || s === 404 || s >= 500) && this.failureSamples.length < SAMPLES) this.failureSamples.push(e.id);
+    if (failed) {
+      if (tr & TRACK_FAIL_IPS) (this.dFailIps ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).add(e.clientIp);
+      if (tr & TRACK_TOPS) (this.tFailIps ??= new TopCounter()).add(e.clientIp);
+    }
+    if (tr & TRACK_LATENCY) this.latency.add(e.latencyMs);
+    if (tr & TRACK_LOCATIONS) {
+      if (e.asn > 0) this.addAsn(e.asn);
+      if (e.country) this.addCountry(e.country);
+    }
+    if (this.nSmp < SAMPLES) this.smp[this.nSmp++] = e.id;
+    if ((failed || s === 404 || s >= 500) && this.nFsmp < SAMPLES) this.fsmp[this.nFsmp++] = e.id;
   }
 
   merge(o: WindowAggregate): void {
@@ -353,29 +572,65 @@ export class WindowAggregate {
     this.firstTs = Math.min(this.firstTs, o.firstTs);
     this.lastTs = Math.max(this.lastTs, o.lastTs);
     this.activity = (this.activity | o.activity) >>> 0;
-    for (const [f, d] of o.distinct) this.d(f).merge(d);
-    for (const [f, t] of o.tops) this.t(f).merge(t);
-    this.latency.merge(o.latency);
-    for (const a of o.asns) if (this.asns.size < SMALL_SET_CAP) this.asns.add(a);
-    for (const c of o.countries) if (this.countries.size < SMALL_SET_CAP) this.countries.add(c);
-    for (const id of o.samples) if (this.samples.length < SAMPLES && !this.samples.includes(id)) this.samples.push(id);
-    for (const id of o.failureSamples) if (this.failureSamples.length < SAMPLES && !this.failureSamples.includes(id)) this.failureSamples.push(id);
+    for (const f of DISTINCT_FIELDS) {
+      const d = o.distinctSet(f);
+      if (d && this.tracks & DISTINCT_BIT[f]) this.d(f).merge(d);
+    }
+    if (this.tracks & TRACK_TOPS) {
+      for (const f of TOP_FIELDS) {
+        const t = o.topCounter(f);
+        if (t) this.t(f).merge(t);
+      }
+    }
+    if (this.tracks & TRACK_LATENCY) this.latency.merge(o.latency);
+    if (this.tracks & TRACK_LOCATIONS) {
+      for (let i = 0; i < o.nAsn; i++) this.addAsn(o.asn[i]!);
+      for (let i = 0; i < o.nCc; i++) this.addCountry(o.cc[i]!);
+    }
+    for (let i = 0; i < o.nSmp; i++) this.addSample(o.smp[i]!);
+    for (let i = 0; i < o.nFsmp; i++) this.addFailureSample(o.fsmp[i]!);
   }
 
   distinctCount(f: DistinctField): number {
-    return this.distinct.get(f)?.size ?? 0;
+    return this.distinctSet(f)?.size ?? 0;
   }
 
   distinctSet(f: DistinctField): BoundedDistinct | undefined {
-    return this.distinct.get(f);
+    switch (f) {
+      case 'paths':
+        return this.dPaths ?? undefined;
+      case 'ips':
+        return this.dIps ?? undefined;
+      case 'tokens':
+        return this.dTokens ?? undefined;
+      case 'endpoints':
+        return this.dEndpoints ?? undefined;
+      case 'failIps':
+        return this.dFailIps ?? undefined;
+    }
+  }
+
+  private topCounter(f: TopField): TopCounter | undefined {
+    switch (f) {
+      case 'ips':
+        return this.tIps ?? undefined;
+      case 'paths':
+        return this.tPaths ?? undefined;
+      case 'statuses':
+        return this.tStatuses ?? undefined;
+      case 'routes':
+        return this.tRoutes ?? undefined;
+      case 'failIps':
+        return this.tFailIps ?? undefined;
+    }
   }
 
   top(f: TopField, n = 5): { value: string; count: number }[] {
-    return this.tops.get(f)?.top(n) ?? [];
+    return this.topCounter(f)?.top(n) ?? [];
   }
 
   topMax(f: TopField): number {
-    return this.tops.get(f)?.max() ?? 0;
+    return this.topCounter(f)?.max() ?? 0;
   }
 
   latencyP95(): number {
@@ -395,9 +650,15 @@ export class WindowAggregate {
 
   toJSON(): WindowAggJson {
     const d: WindowAggJson['d'] = {};
-    for (const [f, v] of this.distinct) d[f] = v.toJSON();
+    for (const f of DISTINCT_FIELDS) {
+      const v = this.distinctSet(f);
+      if (v) d[f] = v.toJSON();
+    }
     const top: WindowAggJson['top'] = {};
-    for (const [f, v] of this.tops) top[f] = v.toJSON();
+    for (const f of TOP_FIELDS) {
+      const v = this.topCounter(f);
+      if (v) top[f] = v.toJSON();
+    }
     return {
       v: 1,
       n: this.requests,
@@ -414,16 +675,17 @@ export class WindowAggregate {
       d,
       top,
       lat: this.latency.toJSON(),
-      asn: [...this.asns],
-      cc: [...this.countries],
-      smp: [...this.samples],
-      fsmp: [...this.failureSamples],
+      asn: this.asns,
+      cc: this.countries,
+      smp: this.samples,
+      fsmp: this.failureSamples,
+      ...(this.tracks === TRACK_ALL ? {} : { tr: this.tracks }),
     };
   }
 
   static fromJSON(j: WindowAggJson): WindowAggregate {
     if (j.v !== 1) throw new Error(`window aggregate: unknown version ${String(j.v)}`);
-    const w = new WindowAggregate(j.ws, j.wl);
+    const w = new WindowAggregate(j.ws, j.wl, j.tr === undefined ? TRACK_ALL : j.tr & TRACK_ALL);
     w.requests = j.n;
     w.authFailures = j.a;
     w.notFound = j.nf;
@@ -435,29 +697,43 @@ export class WindowAggregate {
     w.activity = j.act >>> 0;
     for (const f of DISTINCT_FIELDS) {
       const v = j.d[f];
-      if (v) w.distinct.set(f, BoundedDistinct.fromJSON(v));
+      if (v) w.setDistinct(f, BoundedDistinct.fromJSON(v, DISTINCT_EXACT_CAP, f === 'ips'));
     }
     for (const f of TOP_FIELDS) {
       const v = j.top[f];
-      if (v) w.tops.set(f, TopCounter.fromJSON(v));
+      if (v) w.t(f).merge(TopCounter.fromJSON(v));
     }
     w.latency.merge(LatencySketch.fromJSON(j.lat));
-    for (const a of j.asn.slice(0, SMALL_SET_CAP)) w.asns.add(a);
-    for (const c of j.cc.slice(0, SMALL_SET_CAP)) w.countries.add(c);
-    w.samples.push(...j.smp.slice(0, SAMPLES));
-    w.failureSamples.push(...j.fsmp.slice(0, SAMPLES));
+    for (const a of j.asn) w.addAsn(a);
+    for (const c of j.cc) w.addCountry(c);
+    for (const id of j.smp) w.addSample(id);
+    for (const id of j.fsmp) w.addFailureSample(id);
     return w;
   }
 
+  private setDistinct(f: DistinctField, v: BoundedDistinct): void {
+    if (f === 'paths') this.dPaths = v;
+    else if (f === 'ips') this.dIps = v;
+    else if (f === 'tokens') this.dTokens = v;
+    else if (f === 'endpoints') this.dEndpoints = v;
+    else this.dFailIps = v;
+  }
+
   private d(f: DistinctField): BoundedDistinct {
-    let v = this.distinct.get(f);
-    if (!v) this.distinct.set(f, (v = new BoundedDistinct()));
+    let v = this.distinctSet(f);
+    if (!v) this.setDistinct(f, (v = new BoundedDistinct(DISTINCT_EXACT_CAP, f === 'ips')));
     return v;
   }
 
   private t(f: TopField): TopCounter {
-    let v = this.tops.get(f);
-    if (!v) this.tops.set(f, (v = new TopCounter()));
+    let v = this.topCounter(f);
+    if (v) return v;
+    v = new TopCounter();
+    if (f === 'ips') this.tIps = v;
+    else if (f === 'paths') this.tPaths = v;
+    else if (f === 'statuses') this.tStatuses = v;
+    else if (f === 'routes') this.tRoutes = v;
+    else this.tFailIps = v;
     return v;
   }
 }

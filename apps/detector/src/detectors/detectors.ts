@@ -234,7 +234,8 @@ export function baselineDetectorsFor(type: EntityType, cfg: DetectorsConfig): re
 const applicable = new WeakMap<DetectorsConfig, Map<EntityType, readonly BaselineDetector[]>>();
 
 /** Score a closed window. Does not update the baselines (the engine does, after every detector has looked). */
-export function evaluateClosedWindow(ctx: WindowCtx, cfg: DetectorsConfig, alreadyFired: ReadonlySet<string>): Finding[] {
+export function evaluateClosedWindow(ctx: WindowCtx, cfg: DetectorsConfig, fired: ReadonlySet<string> | null): Finding[] {
+  const alreadyFired = fired ?? NOTHING_FIRED;
   const out: Finding[] = [];
   for (const d of baselineDetectorsFor(ctx.entityType, cfg)) {
     if (alreadyFired.has(d.name)) continue;
@@ -259,22 +260,25 @@ export function evaluateClosedWindow(ctx: WindowCtx, cfg: DetectorsConfig, alrea
  * Early firing on a partial window: a count that already exceeds the full window's upper bound can only grow.
  * `upperCache` keeps each detector's full-window upper bound so later events compare against a number.
  */
-export function evaluatePartialWindow(ctx: WindowCtx, cfg: DetectorsConfig, alreadyFired: ReadonlySet<string>, upperCache: Map<string, number>): Finding[] {
-  const out: Finding[] = [];
+export function evaluatePartialWindow(ctx: WindowCtx, cfg: DetectorsConfig, alreadyFired: ReadonlySet<string> | null, cache: { upperCache: Map<string, number> | null }): Finding[] {
+  let out: Finding[] | null = null;
   for (const d of baselineDetectorsFor(ctx.entityType, cfg)) {
     const s = d.settings(cfg);
-    if (!s.early || alreadyFired.has(d.name) || METRICS[d.metric].options.kind !== 'count') continue;
+    if (!s.early || alreadyFired?.has(d.name) || METRICS[d.metric].options.kind !== 'count') continue;
     const observed = METRICS[d.metric].value(ctx.agg);
-    const cached = upperCache.get(d.name);
+    const cached = cache.upperCache?.get(d.name);
     if (cached !== undefined && observed <= cached) continue;
     if (!d.gate(ctx, cfg) || !hasHistory(ctx, d, s)) continue;
     const elapsed = Math.min(1, Math.max(1e-3, (ctx.agg.lastTs - ctx.windowStart + 1) / ctx.windowMs));
     const decision = ctx.state.baseline(d.metric).evaluatePartial(observed, elapsed, ctx.windowStart, peerPrior(ctx, d, s));
-    upperCache.set(d.name, decision.evaluation.upper);
-    if (decision.fire && decision.evaluation.score >= s.minScore && (!d.confirm || d.confirm(ctx, decision.evaluation, cfg))) out.push(finding(d, ctx, observed, decision.evaluation, true));
+    (cache.upperCache ??= new Map()).set(d.name, decision.evaluation.upper);
+    if (decision.fire && decision.evaluation.score >= s.minScore && (!d.confirm || d.confirm(ctx, decision.evaluation, cfg))) (out ??= []).push(finding(d, ctx, observed, decision.evaluation, true));
   }
-  return out;
+  return out ?? NO_FINDINGS;
 }
+
+const NO_FINDINGS: Finding[] = [];
+const NOTHING_FIRED: ReadonlySet<string> = new Set();
 
 function ruleFinding(detector: string, metric: string, observed: number, score: number, explanation: string, early: boolean, samples: Finding['samples']): Finding {
   return { detector, metric, observed, expected: 0, lower: 0, upper: 0, score, severity: severityFromScore(score), explanation, early, samples };

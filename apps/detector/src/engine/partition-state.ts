@@ -15,10 +15,10 @@ export interface OpenWindow {
   agg: WindowAggregate;
   /** First offset (of the consumed topic) folded into this window: replay starts here after a restore. */
   firstOffset: bigint;
-  /** Detectors that already fired for this window (early), so it fires once per detector + entity + window. */
-  fired: Set<string>;
-  /** Full-window upper bounds computed by early evaluation, per detector. */
-  upperCache: Map<string, number>;
+  /** Detectors that already fired for this window (early), so it fires once per detector + entity + window (made on the first). */
+  fired: Set<string> | null;
+  /** Full-window upper bounds computed by early evaluation, per detector (made on the first evaluation). */
+  upperCache: Map<string, number> | null;
   /** Metrics judged anomalous in this window (a detector fired on them): their baseline update is held back. */
   held?: Set<MetricName>;
 }
