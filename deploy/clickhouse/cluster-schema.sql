@@ -1,24 +1,26 @@
+-- GENERATED from libs/platform/src/clickhouse/migrations by `npm run gen:cluster-schema`: do not edit by hand.
 -- Vigil's ClickHouse schema on a cluster (ClickHouse 24.x with ClickHouse Keeper). See cluster.md next to this file.
 --
 -- Run ONCE, before the first service start, from any node (clickhouse-client --multiquery < cluster-schema.sql).
 -- Every node needs the macros {cluster}, {shard} and {replica} (config.d/macros.xml) and the cluster in remote_servers.
 -- The services then find every table they would create already there (their migrations are CREATE ... IF NOT EXISTS
--- and only record themselves in schema_migrations). A NEW migration in a release must be added here first (as
--- _local + Distributed, ON CLUSTER) and applied before that release starts: see "Upgrades" in cluster.md.
+-- and only record themselves in schema_migrations). A release with a NEW migration: regenerate this file, apply it
+-- (every statement is IF NOT EXISTS, so applying the whole file again creates only the new tables), then roll out;
+-- see "Upgrades" in cluster.md.
 --
 -- Two shapes:
 -- * sharded: <table>_local is a ReplicatedReplacingMergeTree on each shard, <table> (the name the app uses) is a
---   Distributed table over it, sharded by cityHash64(<id>). All rows of one id land on one shard, so the
+--   Distributed table over it, sharded by cityHash64(<key>). All rows of one key land on one shard, so the
 --   ReplacingMergeTree dedupe, `FINAL` and `LIMIT 1 BY id` (applied per shard, then again on the initiator) stay exact.
--- * replicated everywhere: small, mutable tables read with FINAL (api keys, webhook subscriptions, silences,
---   checkpoints, schema_migrations, detector_checkpoints) are one replicated table with the same Keeper path on every node of the
---   cluster (path without {shard}), under the name the app uses: every node holds all rows, reads are local and exact.
---
--- Columns, partitioning and sort keys are those of libs/platform/src/clickhouse/migrations (a unit spec compares them).
+-- * replicated everywhere: small, mutable tables read with FINAL are one replicated table with the same Keeper path on
+--   every node of the cluster (path without {shard}), under the name the app uses: every node holds all rows, reads
+--   are local and exact.
 
 CREATE DATABASE IF NOT EXISTS vigil ON CLUSTER '{cluster}';
 
 -- ---------------------------------------------------------------------------------------------- replicated everywhere
+
+-- the migrator (schema_migrations)
 CREATE TABLE IF NOT EXISTS vigil.schema_migrations ON CLUSTER '{cluster}' (
   version String,
   description String,
@@ -26,19 +28,6 @@ CREATE TABLE IF NOT EXISTS vigil.schema_migrations ON CLUSTER '{cluster}' (
 ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all/vigil/schema_migrations', '{replica}')
 PARTITION BY tuple()
 ORDER BY version;
-
--- Created by the detector's checkpoint repository (apps/detector/src/repositories/checkpoint.repository.ts) at start.
-CREATE TABLE IF NOT EXISTS vigil.detector_checkpoints ON CLUSTER '{cluster}' (
-  consumer_group String,
-  topic String,
-  partition UInt32,
-  version UInt64,
-  chunk UInt32,
-  chunks UInt32,
-  data String
-) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/all/vigil/detector_checkpoints', '{replica}', version)
-ORDER BY (consumer_group, topic, partition, chunk);
-
 
 -- 0001_init
 CREATE TABLE IF NOT EXISTS vigil.api_keys ON CLUSTER '{cluster}' (
@@ -255,3 +244,16 @@ PARTITION BY toYYYYMM(toDateTime(intDiv(at, 1000), 'UTC'))
 ORDER BY (tenant, at, id);
 CREATE TABLE IF NOT EXISTS vigil.audit_log ON CLUSTER '{cluster}' AS vigil.audit_log_local
 ENGINE = Distributed('{cluster}', vigil, audit_log_local, cityHash64(id));
+
+-- 0006_outbox
+CREATE TABLE IF NOT EXISTS vigil.outbox_local ON CLUSTER '{cluster}' (
+  key String,
+  id String,
+  payload String,
+  created_at UInt64,
+  done_at UInt64
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/vigil/outbox_local', '{replica}', done_at)
+PARTITION BY toYYYYMMDD(toDateTime(intDiv(created_at, 1000), 'UTC'))
+ORDER BY (key, id);
+CREATE TABLE IF NOT EXISTS vigil.outbox ON CLUSTER '{cluster}' AS vigil.outbox_local
+ENGINE = Distributed('{cluster}', vigil, outbox_local, cityHash64(key));

@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_PARTITIONS, TOPICS, type TopicName } from '@vigil/contracts';
 import { parseAllDocuments } from 'yaml';
+import { CLUSTER_SCHEMA_FILE, GEN_CLUSTER_SCHEMA_COMMAND, renderClusterSchema } from './clickhouse/cluster-schema.js';
 import { MIGRATIONS } from './clickhouse/migrations/index.js';
 import { EnvSchema, loadConfig } from './config/config.js';
 
@@ -131,7 +132,7 @@ describe('deploy/k8s manifests', () => {
   });
 
   it('give every pod more grace than preStop plus SHUTDOWN_TIMEOUT_MS, and memory requests and limits', () => {
-    const shutdownMs = loadConfig({ ...configMap, ...secret }).shutdownTimeoutMs;
+    const shutdownMs = loadConfig({ ...configMap, ...secret } as Record<string, string>).shutdownTimeoutMs;
     for (const d of deployments) {
       const c = container(d);
       const grace = Number(at(d.doc, 'spec', 'template', 'spec', 'terminationGracePeriodSeconds'));
@@ -261,45 +262,19 @@ describe('deploy/kafka/create-topics.sh', () => {
 });
 
 describe('deploy/clickhouse/cluster-schema.sql', () => {
-  const schema = readFileSync(join(ROOT, 'deploy/clickhouse/cluster-schema.sql'), 'utf8').replace(/^--.*$/gm, '');
-  /** table → { columns, engine text, rest (partition/order) } of the CREATE TABLE statements in a SQL text. */
-  function tables(sqlText: string, qualified: RegExp): Map<string, { columns: string; tail: string }> {
-    const out = new Map<string, { columns: string; tail: string }>();
-    for (const m of sqlText.matchAll(qualified)) {
-      out.set(m[1]!, { columns: m[2]!.replace(/\s+/g, ' ').trim(), tail: m[3]!.replace(/\s+/g, ' ').trim() });
-    }
-    return out;
-  }
-  const fromMigrations = tables(
-    MIGRATIONS.flatMap((m) => m.statements('vigil').map((s) => s.text + ';')).join('\n'),
-    /CREATE TABLE IF NOT EXISTS `vigil`\.`(\w+)` \(([^;]*?)\n\) ENGINE = [^\n]*\n([^;]*);/g,
-  );
-  const inCluster = tables(schema, /CREATE TABLE IF NOT EXISTS vigil\.(\w+) ON CLUSTER '\{cluster\}' \(([^;]*?)\n\) ENGINE = [^\n]*\n([^;]*);/g);
-
-  it('defines every table of the migrations with the same columns, partitioning and sort key', () => {
-    expect(fromMigrations.size).toBeGreaterThan(5);
-    for (const [name, def] of fromMigrations) {
-      const local = inCluster.get(`${name}_local`) ?? inCluster.get(name);
-      expect({ name, def: local }).toEqual({ name, def });
-    }
-  });
-
-  it('puts a Distributed table under the app name over each _local table, sharded by the id hash', () => {
-    const locals = [...inCluster.keys()].filter((n) => n.endsWith('_local'));
-    expect(locals.length).toBeGreaterThan(3);
-    for (const local of locals) {
-      const name = local.replace(/_local$/, '');
-      expect(schema).toMatch(
-        new RegExp(`CREATE TABLE IF NOT EXISTS vigil\\.${name} ON CLUSTER '\\{cluster\\}' AS vigil\\.${local}\\nENGINE = Distributed\\('\\{cluster\\}', vigil, ${local}, cityHash64\\((id|event_id)\\)\\);`),
+  it('is the cluster rendering of the migrations (a new migration needs the file regenerated)', () => {
+    const committed = readFileSync(join(ROOT, CLUSTER_SCHEMA_FILE), 'utf8');
+    const rendered = renderClusterSchema(MIGRATIONS);
+    if (committed !== rendered) {
+      const a = committed.split('\n');
+      const b = rendered.split('\n');
+      const line = a.findIndex((l, i) => l !== b[i]);
+      throw new Error(
+        `${CLUSTER_SCHEMA_FILE} differs from the migrations' cluster rendering from line ${line + 1}:\n` +
+          `  file:     ${a[line] ?? '(end of file)'}\n  rendered: ${b[line] ?? '(end of file)'}\n` +
+          `Run \`${GEN_CLUSTER_SCHEMA_COMMAND}\` (tsx scripts/gen-cluster-schema.ts) and commit the file.`,
       );
-      expect(schema).toContain(`ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/vigil/${local}', '{replica}'`);
     }
-  });
-
-  it('replicates the tables read with FINAL by version to every node instead (one Keeper path for all shards)', () => {
-    for (const name of [...inCluster.keys()].filter((n) => !n.endsWith('_local'))) {
-      expect(schema).toContain(`ReplicatedReplacingMergeTree('/clickhouse/tables/all/vigil/${name}', '{replica}'`);
-    }
-    expect(inCluster.has('schema_migrations')).toBe(true);
+    expect(committed).toBe(rendered);
   });
 });

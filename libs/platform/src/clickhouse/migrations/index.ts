@@ -10,5 +10,7 @@ export type { Migration } from './migration.js';
 /** Every migration, in the order they apply. Append new ones; never edit a released one. */
 export const MIGRATIONS: readonly Migration[] = [m0001Init, m0003Alerting, m0004AuditLog, m0005Checkpoints, m0006Outbox];
 
-/** Time-series tables with daily partitions that retention may drop. */
-export const DAILY_PARTITIONED_TABLES = ['access_events', 'anomalies', 'webhook_deliveries', 'dead_letters', 'stream_events', 'outbox'] as const;
+/** Time-series tables with daily partitions that retention may drop (not the monthly audit log, not the undated ones). */
+export const DAILY_PARTITIONED_TABLES: readonly string[] = MIGRATIONS.flatMap((m) => m.tables)
+  .filter((t) => t.partition !== 'none' && 'daily' in t.partition)
+  .map((t) => t.name);
