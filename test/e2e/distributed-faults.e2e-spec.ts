@@ -200,6 +200,8 @@ interface Arrival {
   at: number;
   answered: number;
   answeredAt: number;
+  /** The sender hung up (its timeout) before an answer. */
+  hungUp: boolean;
 }
 type Script = (attempt: number) => { status: number; headers?: Record<string, string>; hold?: Promise<void> };
 
@@ -220,12 +222,11 @@ class ScriptedReceiver {
         const attempt = (this.attempts.get(key) ?? 0) + 1;
         this.attempts.set(key, attempt);
         const reply = (this.scripts.get(path) ?? ((): ReturnType<Script> => ({ status: 200 })))(attempt);
-        const a: Arrival = { path, webhookId, body, at: Date.now(), answered: 0, answeredAt: 0 };
+        const a: Arrival = { path, webhookId, body, at: Date.now(), answered: 0, answeredAt: 0, hungUp: false };
         this.arrivals.push(a);
-        let hungUp = false;
-        res.once('close', () => (hungUp = a.answeredAt === 0));
+        res.once('close', () => (a.hungUp = a.answeredAt === 0));
         const send = () => {
-          if (hungUp || res.destroyed) return; // the sender gave up (timeout): no answer reached it
+          if (a.hungUp || res.destroyed) return; // the sender gave up (timeout): no answer reached it
           res.writeHead(reply.status, reply.headers).end('{}');
           a.answered = reply.status;
           a.answeredAt = Date.now();
@@ -262,6 +263,7 @@ function gate(): { promise: Promise<void>; open(): void } {
 
 const incidentOf = (a: Arrival): string => WebhookPayloadV1.parse(JSON.parse(a.body)).data.incident.id;
 const ok = (a: Arrival): boolean => a.answered >= 200 && a.answered < 300;
+const settled = (a: Arrival): boolean => a.answered > 0 || a.hungUp;
 
 describe('webhook deliveries of the compiled alert service on a private Redis', () => {
   let kafka: PrivateKafka;
@@ -269,7 +271,7 @@ describe('webhook deliveries of the compiled alert service on a private Redis', 
   let cluster: Cluster;
   let bus: KafkaEventBus;
   const receiver = new ScriptedReceiver();
-  const TIMEOUT_MS = 4_000;
+  const TIMEOUT_MS = 10_000;
 
   beforeAll(async () => {
     await receiver.start();
@@ -337,8 +339,9 @@ describe('webhook deliveries of the compiled alert service on a private Redis', 
     await redis.restart(async () => {
       // Redis is down: the held requests are answered 200 now, so their acknowledgements can reach the queue only after the restart.
       held.open();
-      await waitFor(() => inRestart().slice(0, heldBeforeRestart).every((a) => a.answered > 0), { timeoutMs: 10_000, what: 'the held answers to be sent' });
+      await waitFor(() => inRestart().slice(0, heldBeforeRestart).every(settled), { timeoutMs: 10_000, what: 'the held answers to be sent' });
     });
+    const answeredWhileDown = inRestart().slice(0, heldBeforeRestart).filter(ok).length;
 
     const accepted = () => new Set(inRestart().filter(ok).map((a) => `${a.path} ${incidentOf(a)}`));
     await waitFor(() => accepted().size >= K, { timeoutMs: 120_000, intervalMs: 200, what: `${K} accepted deliveries` });
@@ -358,10 +361,11 @@ describe('webhook deliveries of the compiled alert service on a private Redis', 
     for (const a of inRestart().filter(ok)) acceptedIds.set(a.webhookId, (acceptedIds.get(a.webhookId) ?? 0) + 1);
     const log = (await Promise.all(paths.map((p) => deliveries(subs.get(p)!)))).flat();
     process.stdout.write(
-      `redis drill: ${heldBeforeRestart} held across the restart, ${inRestart().length} requests for ${K} messages, ` +
+      `redis drill: ${heldBeforeRestart} held across the restart (${answeredWhileDown} answered 2xx while Redis was down), ${inRestart().length} requests for ${K} messages, ` +
         `webhook-ids accepted more than once: ${[...acceptedIds.values()].filter((c) => c > 1).length}, ` +
         `delivery log: ${log.filter((d) => d.status === 'succeeded').length} succeeded / ${log.length} records\n`,
     );
+    expect(answeredWhileDown).toBeGreaterThan(0);
     expect([...accepted()].sort()).toEqual(expected);
     // Every request of one (subscription, event) carried the same webhook-id, so a receiver deduping on it accepts it once.
     expect([...byPair.entries()].filter(([, s]) => s.size !== 1)).toEqual([]);
@@ -382,9 +386,11 @@ describe('webhook deliveries of the compiled alert service on a private Redis', 
     const inLong = () => receiver.arrivals.filter((a) => a.path.startsWith('/long/'));
     await waitFor(() => inLong().length >= K, { timeoutMs: 60_000, what: `${K} deliveries held at the receiver` });
     const outageStart = Date.now();
+    let answeredWhileDown = 0;
     await redis.restart(async () => {
       held.open();
-      await waitFor(() => inLong().every((a) => a.answered > 0), { timeoutMs: 10_000, what: 'the held answers to be sent' });
+      await waitFor(() => inLong().every(settled), { timeoutMs: 10_000, what: 'the held answers to be sent' });
+      answeredWhileDown = inLong().filter(ok).length;
       // The fault itself lasts longer than BullMQ's 30 s job lock: when Redis comes back the locks of the jobs the
       // receiver already accepted have expired, so their completion is refused and the stalled-job check runs them again.
       await new Promise((r) => setTimeout(r, LONG_OUTAGE_MS - (Date.now() - outageStart)));
@@ -417,9 +423,10 @@ describe('webhook deliveries of the compiled alert service on a private Redis', 
     const log = (await Promise.all(paths.map((p) => deliveries(subs.get(p)!)))).flat();
     const succeeded = log.filter((d) => d.status === 'succeeded').map((d) => d.eventId);
     process.stdout.write(
-      `redis long outage (${LONG_OUTAGE_MS} ms): ${inLong().length} requests for ${K} messages, accepted per webhook-id ${JSON.stringify([...acceptedPerId.values()])}, ` +
+      `redis long outage (${LONG_OUTAGE_MS} ms, ${answeredWhileDown} answered 2xx while down): ${inLong().length} requests for ${K} messages, accepted per webhook-id ${JSON.stringify([...acceptedPerId.values()])}, ` +
         `delivery log ${succeeded.length} succeeded records for ${new Set(succeeded).size} messages\n`,
     );
+    expect(answeredWhileDown).toBeGreaterThan(0);
     expect([...byPair.keys()].sort()).toEqual(paths.flatMap((p) => incidents.map((i) => `${p} ${i}`)).sort());
     expect([...byPair.values()].every((ids) => ids.size === 1)).toBe(true);
     expect(acceptedPerId.size).toBe(K);
