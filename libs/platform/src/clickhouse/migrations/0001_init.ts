@@ -1,4 +1,4 @@
-import { createTables, defineTable } from './table.js';
+import { createTables, defineTable, mutableById } from './table.js';
 
 /**
  * Initial schema.
@@ -93,9 +93,7 @@ export const m0001Init = createTables('0001_init', [
       history: 'String',
       revision: 'UInt64',
     },
-    version: 'revision',
-    partition: 'none',
-    orderBy: ['id'],
+    ...mutableById('revision'),
     cluster: { shardBy: 'id' },
   }),
   defineTable({
@@ -115,9 +113,7 @@ export const m0001Init = createTables('0001_init', [
       last_used_at: 'Nullable(UInt64)',
       updated_at: 'UInt64',
     },
-    version: 'updated_at',
-    partition: 'none',
-    orderBy: ['id'],
+    ...mutableById('updated_at'),
     cluster: 'replicated everywhere',
   }),
   defineTable({
@@ -134,9 +130,7 @@ export const m0001Init = createTables('0001_init', [
       updated_at: 'UInt64',
       deleted: 'UInt8',
     },
-    version: 'updated_at',
-    partition: 'none',
-    orderBy: ['id'],
+    ...mutableById('updated_at'),
     cluster: 'replicated everywhere',
   }),
   defineTable({

@@ -1,4 +1,4 @@
-import { createTables, defineTable } from './table.js';
+import { createTables, defineTable, mutableById } from './table.js';
 
 /**
  * Alerting: silences (mutable, ReplacingMergeTree(updated_at), read with FINAL; on a cluster on every node) and the
@@ -21,9 +21,7 @@ export const m0003Alerting = createTables('0003_alerting', [
       updated_at: 'UInt64',
       deleted: 'UInt8',
     },
-    version: 'updated_at',
-    partition: 'none',
-    orderBy: ['id'],
+    ...mutableById('updated_at'),
     cluster: 'replicated everywhere',
   }),
   defineTable({

@@ -41,6 +41,15 @@ export interface TableDef<C extends string = string> {
   readonly cluster: Placement<NoInfer<C>>;
 }
 
+/**
+ * The shape of a mutable record (incidents, api keys, subscriptions, silences): ReplacingMergeTree(version) ordered
+ * by id in one partition, read with FINAL so the highest version of an id wins, never dropped by retention. Spread
+ * into a definition: `defineTable({ name, columns, ...mutableById('updated_at'), cluster })`.
+ */
+export function mutableById<const V extends string>(version: V) {
+  return { version, partition: 'none', orderBy: ['id'] } as const;
+}
+
 export class TableDefError extends Error {
   constructor(table: string, message: string) {
     super(`table ${table}: ${message}`);
