@@ -1,7 +1,7 @@
 import type { EntityType } from '@vigil/contracts';
 import { EntityBaseline } from '../detection/baseline.js';
 import { hash32 } from '../detection/window.js';
-import { compactBaseline, expandBaseline, maxCompactBaselineBytes } from '../state/baseline-codec.js';
+import { compactBaseline, expandBaseline, maxCompactBaselineBytes, seasonsFitHalf } from '../state/baseline-codec.js';
 import { ENTITY_METRICS, METRICS, type MetricName } from './metrics-catalog.js';
 
 /**
@@ -9,7 +9,8 @@ import { ENTITY_METRICS, METRICS, type MetricName } from './metrics-catalog.js';
  *
  *   0  f64 first active window start      8  f64 last active window start
  *   16 u32 active windows                  20 u16 bit i: metric i of the entity type has a baseline
- *   22 u8  flags (1: token roams, too many IPs to track)   23 u8 known IPs   24 u8 known ASNs   25 u8 known countries
+ *   22 u8  flags (1: token roams, too many IPs to track; 2: seasonal slots stored as 2 bytes)
+ *   23 u8 known IPs   24 u8 known ASNs   25 u8 known countries
  *   [tokens only] 26: known IPs × u32 hash, known ASNs × u32, known countries × 2 bytes (only the ones known)
  *   then, for each metric present, its baseline in the lossless compact form of state/baseline-codec.ts
  *
@@ -20,6 +21,8 @@ const KNOWN_IPS = 16;
 const KNOWN_ASNS = 8;
 const KNOWN_COUNTRIES = 8;
 const FLAG_ROAMING = 1;
+/** Every baseline's stored seasonal slots are bfloat16 (2 bytes each; see state/baseline-codec.ts). */
+const FLAG_HALF_SEASONS = 2;
 /** Zero windows replayed into a lazily created baseline, at most. */
 const MAX_BACKFILL = 32;
 /** Encode buffer shared by every entity (encode copies out of it). */
@@ -94,10 +97,12 @@ export class EntityState {
       dv.setUint32(22, 0, true);
     }
     let mask = 0;
-    metrics.forEach((m, i) => {
-      const b = this.baselines.get(m);
-      if (!b) return;
-      off = compactBaseline(b.toBytes(), METRICS[m].options, this.firstSeen, this.lastSeen, out, off);
+    const raws: (Uint8Array | undefined)[] = metrics.map((m) => this.baselines.get(m)?.toBytes());
+    const half = raws.every((r, i) => !r || seasonsFitHalf(r, METRICS[metrics[i]!].options));
+    if (half) dv.setUint8(22, dv.getUint8(22) | FLAG_HALF_SEASONS);
+    raws.forEach((raw, i) => {
+      if (!raw) return;
+      off = compactBaseline(raw, METRICS[metrics[i]!].options, this.firstSeen, this.lastSeen, out, off, half);
       mask |= 1 << i;
     });
     dv.setUint16(20, mask, true);
@@ -111,6 +116,7 @@ export class EntityState {
     s.lastSeen = dv.getFloat64(8, true);
     s.activeWindows = dv.getUint32(16, true);
     const mask = dv.getUint16(20, true);
+    const half = (dv.getUint8(22) & FLAG_HALF_SEASONS) !== 0;
     let off = HEADER;
     if (type === 'token') {
       const nIps = dv.getUint8(23);
@@ -125,7 +131,7 @@ export class EntityState {
     ENTITY_METRICS[type].forEach((m, i) => {
       if (!(mask & (1 << i))) return;
       const options = METRICS[m].options;
-      const { raw, next } = expandBaseline(bytes, off, options, s.firstSeen, s.lastSeen);
+      const { raw, next } = expandBaseline(bytes, off, options, s.firstSeen, s.lastSeen, half);
       s.baselines.set(m, new EntityBaseline(options, raw));
       off = next;
     });

@@ -13,6 +13,9 @@ import { EntityBaseline, type BaselineOptions } from '../detection/baseline.js';
  *   u8 header mask (bit i: header field i stored; bit 7: n stored as u32) | stored header fields
  *   | ceil(slots / 8) bytes slot mask | stored f32 slots (4 raw bytes each)
  *
+ * With `halfSeasons` (the caller checked `seasonsFitHalf`), each stored seasonal slot is 2 bytes: its float32's high
+ * half, the low half being zero (baselines keep seasonal factors at bfloat16 precision).
+ *
  * `expandBaseline(compactBaseline(x)) === x`, byte for byte, for every x (see baseline-codec.spec.ts).
  */
 const H_FIELDS = 7;
@@ -55,6 +58,18 @@ function sameBytes(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: numb
   return true;
 }
 
+/** True when every seasonal slot of `raw` that differs from a fresh baseline has a zero low half (2 bytes suffice). */
+export function seasonsFitHalf(raw: Uint8Array, options: BaselineOptions): boolean {
+  const l = layoutOf(options);
+  const base = 1 + H_FIELDS * 8;
+  for (let s = options.ringSize; s < l.slots; s++) {
+    const at = base + s * 4;
+    if (sameBytes(raw, at, l.fresh, at, 4)) continue;
+    if (raw[at] !== 0 || raw[at + 1] !== 0) return false;
+  }
+  return true;
+}
+
 /** Upper bound of the compact size (what to reserve). */
 export function maxCompactBaselineBytes(options: BaselineOptions): number {
   const l = layoutOf(options);
@@ -65,7 +80,7 @@ export function maxCompactBaselineBytes(options: BaselineOptions): number {
  * Writes the compact form of `raw` (an `EntityBaseline.toBytes()`) into `out` at `off`; returns the new offset.
  * `first`/`last` are the entity's first and last active window starts (the defaults for the baseline's own).
  */
-export function compactBaseline(raw: Uint8Array, options: BaselineOptions, first: number, last: number, out: Uint8Array, off: number): number {
+export function compactBaseline(raw: Uint8Array, options: BaselineOptions, first: number, last: number, out: Uint8Array, off: number, halfSeasons = false): number {
   const l = layoutOf(options);
   if (raw.byteLength !== l.raw || raw[0] !== l.fresh[0]) throw new Error(`baseline state: expected ${l.raw} bytes of version ${l.fresh[0]}`);
   firstV.setFloat64(0, first, true);
@@ -101,6 +116,12 @@ export function compactBaseline(raw: Uint8Array, options: BaselineOptions, first
     const at = base + s * 4;
     if (sameBytes(raw, at, l.fresh, at, 4)) continue;
     out[slotMaskAt + (s >> 3)]! |= 1 << (s & 7);
+    if (halfSeasons && s >= options.ringSize) {
+      out[off] = raw[at + 2]!;
+      out[off + 1] = raw[at + 3]!;
+      off += 2;
+      continue;
+    }
     out.set(raw.subarray(at, at + 4), off);
     off += 4;
   }
@@ -108,7 +129,7 @@ export function compactBaseline(raw: Uint8Array, options: BaselineOptions, first
 }
 
 /** Reads a compact baseline at `off` of `src`; returns the raw `toBytes()` form and the offset after it. */
-export function expandBaseline(src: Uint8Array, off: number, options: BaselineOptions, first: number, last: number): { raw: Uint8Array; next: number } {
+export function expandBaseline(src: Uint8Array, off: number, options: BaselineOptions, first: number, last: number, halfSeasons = false): { raw: Uint8Array; next: number } {
   const l = layoutOf(options);
   const raw = l.fresh.slice();
   const mask = src[off]!;
@@ -131,6 +152,15 @@ export function expandBaseline(src: Uint8Array, off: number, options: BaselineOp
   const base = 1 + H_FIELDS * 8;
   for (let s = 0; s < l.slots; s++) {
     if (!(src[slotMaskAt + (s >> 3)]! & (1 << (s & 7)))) continue;
+    if (halfSeasons && s >= options.ringSize) {
+      const at = base + s * 4;
+      raw[at] = 0;
+      raw[at + 1] = 0;
+      raw[at + 2] = src[off]!;
+      raw[at + 3] = src[off + 1]!;
+      off += 2;
+      continue;
+    }
     raw.set(src.subarray(off, off + 4), base + s * 4);
     off += 4;
   }
