@@ -6,11 +6,12 @@ export function normaliseCountry(raw: string): string {
   const s = raw.trim();
   if (s.length !== 2) return '';
   const up = s.toUpperCase();
-  const a = up.charCodeAt(0);
-  const b = up.charCodeAt(1);
-  const ok = (c: number) => (c >= 65 && c <= 90) || (c >= 48 && c <= 57);
-  if (!ok(a) || !ok(b) || up === 'XX') return '';
+  if (!isUpperAlnum(up.charCodeAt(0)) || !isUpperAlnum(up.charCodeAt(1)) || up === 'XX') return '';
   return up;
+}
+
+function isUpperAlnum(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 48 && c <= 57);
 }
 
 /** Autonomous system number from `13335`, `AS13335`, `as13335`, or a number; 0 when unknown or invalid. */

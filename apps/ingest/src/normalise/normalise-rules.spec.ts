@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
 import { resolveApiVersion, versionFromPath } from './api-version.js';
 import { compileTrustedProxies, normaliseIp, parseIpv4, resolveClientIp, TrustedProxies } from './client-ip.js';
@@ -211,6 +212,12 @@ describe('token identity', () => {
     expect(keyedHash('key-one-0123456789', 'sk_live_secret')).toBe(a);
     expect(keyedHash('key-two-0123456789', 'sk_live_secret')).not.toBe(a);
     expect(a).not.toContain('secret');
+  });
+
+  it('derives the id from the hash key as UTF-8 text, so ids stay the same across releases', () => {
+    // kh_ + the first 16 hex of HMAC-SHA256 keyed with the hash key's UTF-8 bytes (what earlier releases computed)
+    const expected = 'kh_' + createHmac('sha256', 'clé-ünïcode-0123456789').update('sk_live_secret').digest('hex').slice(0, 16);
+    expect(keyedHash('clé-ünïcode-0123456789', 'sk_live_secret')).toBe(expected);
   });
 
   it.each([

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 
 /**
  * Token identity. A raw secret is never stored: when a record carries only a raw credential, the event
@@ -8,18 +8,20 @@ import { createHmac } from 'node:crypto';
  */
 
 const CACHE_LIMIT = 10_000;
-const caches = new Map<string, Map<string, string>>();
+/** Per hash key: the key as a KeyObject (createHmac with a string key re-imports it on every call) and the ids. */
+const caches = new Map<string, { key: KeyObject; ids: Map<string, string> }>();
 
 export function keyedHash(hashKey: string, credential: string): string {
-  let cache = caches.get(hashKey);
-  if (!cache) {
+  let entry = caches.get(hashKey);
+  if (!entry) {
     if (caches.size > 8) caches.clear();
-    cache = new Map();
-    caches.set(hashKey, cache);
+    entry = { key: createSecretKey(Buffer.from(hashKey, 'utf8')), ids: new Map() };
+    caches.set(hashKey, entry);
   }
+  const cache = entry.ids;
   const hit = cache.get(credential);
   if (hit !== undefined) return hit;
-  const id = 'kh_' + createHmac('sha256', hashKey).update(credential).digest('hex').slice(0, 16);
+  const id = 'kh_' + createHmac('sha256', entry.key).update(credential).digest('hex').slice(0, 16);
   if (cache.size >= CACHE_LIMIT) cache.clear();
   cache.set(credential, id);
   return id;
