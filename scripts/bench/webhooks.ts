@@ -4,12 +4,18 @@
  * log), for both queue adapters: SQLite (standalone) and BullMQ on Redis (distributed). Prints deliveries/s, the CPU
  * of this process (the delivering side) and of the receiver, and the load average.
  *
- *   npm run bench:alert            (or: tsx scripts/bench/webhooks.ts [--n 5000] [--concurrency 64] [--mode both|sqlite|bullmq])
+ *   npm run bench:alert            (or: tsx scripts/bench/webhooks.ts [--n 5000] [--concurrency 64] [--mode both|sqlite|bullmq]
+ *                                                                      [--bullmq-store clickhouse|sqlite])
+ *
+ * sqlite   standalone: SqliteWorkQueue + SqliteStore (delivery log), each in its own file.
+ * bullmq   distributed: BullMqWorkQueue on Redis + ClickHouseStore (delivery log in a database of its own, dropped
+ *          afterwards), as the alert service runs; `--bullmq-store sqlite` logs to SQLite instead.
  *
  * The receiver runs in a child process (as a real receiver would: its CPU is not the deliverer's) and verifies every
  * signature and counts distinct webhook-ids, so duplicates and bad signatures show. Two floors for comparison:
  * bare global `fetch` and bare node:http keep-alive POSTs to the same receiver, no queue, no signing, no log.
- * Redis: VIGIL_BENCH_REDIS_URL, else VIGIL_TEST_REDIS_URL, else redis://127.0.0.1:16379. Target: ≥ 500 deliveries/s.
+ * Redis: VIGIL_BENCH_REDIS_URL, else VIGIL_TEST_REDIS_URL, else redis://127.0.0.1:16379; ClickHouse likewise
+ * VIGIL_BENCH_CLICKHOUSE_URL / VIGIL_TEST_CLICKHOUSE_URL / http://127.0.0.1:18123. Target: ≥ 500 deliveries/s.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,9 +25,11 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { createClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import { BullMqWorkQueue, SqliteStore, SqliteWorkQueue, systemClock, type WorkQueue } from '@vigil/platform';
+import { BullMqWorkQueue, SqliteStore, SqliteWorkQueue, systemClock, type Store, type WorkQueue } from '@vigil/platform';
+import { ClickHouseStore } from '@vigil/platform/clickhouse/clickhouse-store';
 import { anIncident, aWebhookSubscription } from '@vigil/testing';
 import { CircuitBreakers } from '@vigil/alert/webhooks/circuit-breaker';
 import { verifyWebhook } from '@vigil/alert/webhooks/signing';
@@ -127,6 +135,8 @@ async function main(): Promise<void> {
   const CONCURRENCY = Number(opt('concurrency', '64'));
   const mode = opt('mode', 'both');
   const redisUrl = process.env.VIGIL_BENCH_REDIS_URL ?? process.env.VIGIL_TEST_REDIS_URL ?? 'redis://127.0.0.1:16379';
+  const clickhouseUrl = process.env.VIGIL_BENCH_CLICKHOUSE_URL ?? process.env.VIGIL_TEST_CLICKHOUSE_URL ?? 'http://127.0.0.1:18123';
+  const bullmqStore = opt('bullmq-store', 'clickhouse');
   const retry = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1000 };
   console.log(`webhook deliveries: n ${N}, concurrency ${CONCURRENCY}, ${cpus().length} CPUs, node ${process.version}, load average ${load()} at start`);
 
@@ -147,8 +157,8 @@ async function main(): Promise<void> {
     console.log(`${label.padEnd(11)} ${N} bare POSTs in ${(ms / 1000).toFixed(2)} s = ${Math.round((N / ms) * 1000)} req/s (cpu ${cpuS(cpu)} s, receiver cpu ${r.cpuS.toFixed(2)} s, load ${load()})`);
   }
 
-  async function run(label: string, makeQueue: () => WorkQueue<WebhookJob>, dir: string): Promise<void> {
-    const store = new SqliteStore({ path: join(dir, `${label}.sqlite`) });
+  async function run(label: string, makeQueue: () => WorkQueue<WebhookJob>, makeStore: () => Store): Promise<void> {
+    const store = makeStore();
     await store.migrate();
     const sub = aWebhookSubscription({ tenant: 'acme', events: [], minSeverity: 'low', url: `${base}/hook` });
     await store.webhooks.putSubscription(sub);
@@ -186,7 +196,7 @@ async function main(): Promise<void> {
     console.log(
       `${label.padEnd(11)} ${N} deliveries in ${(ms / 1000).toFixed(2)} s = ${Math.round((N / ms) * 1000)} deliveries/s ` +
         `(enqueue ${Math.round(enqueuedMs)} ms; cpu ${cpuS(cpu)} s = ${(((cpu.user + cpu.system) / 1e3) / N).toFixed(2)} ms/delivery, receiver cpu ${r.cpuS.toFixed(2)} s; ` +
-        `received ${r.received}, distinct ids ${r.distinct}, bad signatures ${r.badSignatures}, logged succeeded ${succeeded}; load ${load0} → ${load()})`,
+        `received ${r.received}, distinct ids ${r.distinct}, bad signatures ${r.badSignatures}, logged succeeded ${succeeded} in ${store.kind}; load ${load0} → ${load()})`,
     );
   }
 
@@ -206,12 +216,26 @@ async function main(): Promise<void> {
 
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-webhooks-'));
   const prefix = `vigil_bench_whk_${process.pid}`;
+  const sqliteStore = (name: string) => () => new SqliteStore({ path: join(dir, `${name}.sqlite`) });
   try {
-    if (mode !== 'bullmq') await run('sqlite', () => new SqliteWorkQueue<WebhookJob>({ path: join(dir, 'queue.sqlite'), name: 'webhooks', retry }), dir);
-    if (mode !== 'sqlite') await run('bullmq', () => new BullMqWorkQueue<WebhookJob>({ redisUrl, name: 'webhooks', retry, prefix, keepCompleted: N }), dir);
+    if (mode !== 'bullmq') await run('sqlite', () => new SqliteWorkQueue<WebhookJob>({ path: join(dir, 'queue.sqlite'), name: 'webhooks', retry }), sqliteStore('sqlite'));
+    if (mode !== 'sqlite') {
+      await run(
+        'bullmq',
+        () => new BullMqWorkQueue<WebhookJob>({ redisUrl, name: 'webhooks', retry, prefix, keepCompleted: N }),
+        bullmqStore === 'sqlite' ? sqliteStore('bullmq') : () => new ClickHouseStore({ url: clickhouseUrl, user: 'default', password: '', database: prefix }),
+      );
+    }
   } finally {
     receiver.stop();
     rmSync(dir, { recursive: true, force: true });
+    if (mode !== 'sqlite' && bullmqStore !== 'sqlite') {
+      const admin = createClient({ url: clickhouseUrl, username: 'default', password: '', request_timeout: 120_000 });
+      await admin
+        .command({ query: `DROP DATABASE IF EXISTS ${prefix}` })
+        .catch((err: unknown) => console.error(`could not drop ClickHouse database ${prefix}: ${String(err)}`))
+        .finally(() => admin.close());
+    }
     if (mode !== 'sqlite') {
       const redis = new Redis(redisUrl);
       let cursor = '0';

@@ -68,6 +68,41 @@ describe(SsrfGuard.name, () => {
     await expect(all.check('http://[fd00::1]/')).resolves.toBeUndefined();
   });
 
+  it('caches a resolution for its TTL but checks the cached addresses against the policy on every call', async () => {
+    let calls = 0;
+    let now = 0;
+    const table: Record<string, string[]> = { 'hooks.example': ['93.184.216.34'] };
+    const counting = async (host: string) => {
+      calls += 1;
+      return dns(table)(host);
+    };
+    const g = new SsrfGuard({ allowPrivate: false, allowedCidrs: [] }, counting, { dnsTtlMs: 5_000, now: () => now });
+    await expect(g.target('https://hooks.example/a')).resolves.toMatchObject({ addresses: ['93.184.216.34'] });
+    await g.check('https://hooks.example/b');
+    expect(calls).toBe(1);
+    // Re-pointed at an internal address: caught as soon as the cached answer expires.
+    table['hooks.example'] = ['10.0.0.7'];
+    now = 5_000;
+    await expect(g.check('https://hooks.example/a')).rejects.toThrow('10.0.0.7 is a private address');
+    expect(calls).toBe(2);
+    // The cached private answer is refused on every call, not remembered as allowed.
+    await expect(g.check('https://hooks.example/a')).rejects.toBeInstanceOf(SsrfRefusal);
+    expect(calls).toBe(2);
+  });
+
+  it('does not cache a failed lookup', async () => {
+    let calls = 0;
+    const table: Record<string, string[]> = {};
+    const g = new SsrfGuard({ allowPrivate: false, allowedCidrs: [] }, async (h) => {
+      calls += 1;
+      return dns(table)(h);
+    });
+    await expect(g.check('https://late.example/')).rejects.toThrow('cannot resolve late.example');
+    table['late.example'] = ['93.184.216.34'];
+    await expect(g.check('https://late.example/')).resolves.toBeUndefined();
+    expect(calls).toBe(2);
+  });
+
   it('fails at construction on an allowlist entry that is not an address or CIDR, naming the variable', () => {
     expect(() => new SsrfGuard({ allowPrivate: false, allowedCidrs: ['10.0.0.0/99x'] })).toThrow('VIGIL_WEBHOOK_ALLOWED_CIDRS');
   });
