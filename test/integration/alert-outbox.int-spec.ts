@@ -33,9 +33,9 @@ function failingFirstStreamAppend(store: Store): { store: Store; failures: () =>
   let failures = 0;
   const incidents = new Proxy(store.incidents, {
     get(target, prop, receiver) {
-      if (prop !== 'upsert') return Reflect.get(target, prop, receiver) as unknown;
-      return (...args: Parameters<Store['incidents']['upsert']>) => {
-        const p = target.upsert(...args);
+      if (prop !== 'upsert' && prop !== 'upsertMany') return Reflect.get(target, prop, receiver) as unknown;
+      return (...args: unknown[]) => {
+        const p = (Reflect.get(target, prop, receiver) as (...a: unknown[]) => Promise<void>).apply(target, args);
         upserts.push(p.catch(() => undefined));
         return p;
       };

@@ -18,8 +18,6 @@ export interface ProcessedBatch {
 }
 
 const CANDIDATES = 20;
-/** Store reads / upserts of one batch in flight at once (a batch may hold hundreds of entities). */
-const STORE_CONCURRENCY = 8;
 
 /**
  * Anomalies → incidents. Stores every anomaly (idempotent by id); silenced ones stop there. The others are grouped
@@ -131,7 +129,7 @@ export class ProcessAnomalies {
     timer.lap('outbox');
     const stream = StreamPublisher.merge(StreamPublisher.of(durable), fresh);
     await Promise.all([
-      eachLimited([...changed.values()], STORE_CONCURRENCY, (i) => this.store.incidents.upsert(i)),
+      this.store.incidents.upsertMany([...changed.values()]),
       this.publisher.logged(stream),
     ]);
     timer.lap('write');
@@ -147,13 +145,17 @@ export class ProcessAnomalies {
     return { incidents: changed.size, silenced, duplicates, events };
   }
 
-  /** The most recent incidents of each primary entity (all entities of the batch, read concurrently). */
+  /** The most recent incidents of each primary entity: one read per tenant of the batch, all at once. */
   private async candidatesFor(entities: ReadonlyMap<string, { tenant: string; primary: EntityRef }>): Promise<Map<string, Incident[]>> {
-    const out = new Map<string, Incident[]>();
-    await eachLimited([...entities], STORE_CONCURRENCY, async ([key, { tenant, primary }]) => {
-      const page = await this.store.incidents.list({ tenant, entityType: primary.type, entity: primary.value, limit: CANDIDATES });
-      out.set(key, page.items);
-    });
+    const byTenant = new Map<string, EntityRef[]>();
+    for (const { tenant, primary } of entities.values()) byTenant.set(tenant, [...(byTenant.get(tenant) ?? []), primary]);
+    const out = new Map<string, Incident[]>([...entities.keys()].map((k) => [k, []]));
+    await Promise.all(
+      [...byTenant].map(async ([tenant, refs]) => {
+        const recent = await this.store.incidents.recentOf({ tenant, entities: refs.map((r) => ({ type: r.type, value: r.value })), limit: CANDIDATES });
+        for (const i of recent) out.get(entityKey(i.tenant, { type: i.entityType, value: i.entity }))?.push(i);
+      }),
+    );
     return out;
   }
 
@@ -199,20 +201,6 @@ class StageTimer {
 
 function entityKey(tenant: string, primary: EntityRef): string {
   return `${tenant}\0${primary.type}\0${primary.value}`;
-}
-
-/** Run `fn` over `items`, at most `limit` at a time; rejects with the first failure (after the started calls settle). */
-async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
 }
 
 /**

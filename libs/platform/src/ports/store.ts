@@ -57,6 +57,13 @@ export interface Page<T> { items: T[]; nextCursor: string | null }
 export interface IncidentRepository {
   /** Insert or replace; the record with the higher `revision` wins. */
   upsert(incident: Incident): Promise<void>;
+  /** `upsert` of several incidents in one write (a batch's changes). */
+  upsertMany(incidents: Incident[]): Promise<void>;
+  /**
+   * The `limit` most recent incidents (lastSeen then id, descending) of each of a tenant's entities, in one read;
+   * grouped by entity, each group in that order.
+   */
+  recentOf(filter: { tenant: string; entities: { type: EntityType; value: string }[]; limit: number }): Promise<Incident[]>;
   get(id: string): Promise<Incident | null>;
   list(filter: IncidentFilter): Promise<Page<Incident>>;
 }

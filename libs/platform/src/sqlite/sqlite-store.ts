@@ -315,6 +315,30 @@ class SqliteIncidents implements IncidentRepository {
     this.sql.run(this.upsertSql, incidentParams(incident));
   }
 
+  async upsertMany(incidents: Incident[]): Promise<void> {
+    if (!incidents.length) return;
+    this.sql.tx(() => {
+      for (const i of incidents) this.sql.run(this.upsertSql, incidentParams(i));
+    });
+  }
+
+  async recentOf(f: { tenant: string; entities: { type: EntityType; value: string }[]; limit: number }): Promise<Incident[]> {
+    if (!f.entities.length) return [];
+    const limit = limitOf(f.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+    const values = [...new Set(f.entities.map((e) => e.value))];
+    const params: Record<string, string | number> = { tenant: f.tenant, limit };
+    values.forEach((v, k) => (params[`v${k}`] = v));
+    const rows = this.sql.all<IncidentRow>(
+      `SELECT * FROM (
+         SELECT *, ROW_NUMBER() OVER (PARTITION BY entity_type, entity ORDER BY last_seen DESC, id DESC) AS recent
+         FROM incidents WHERE tenant = @tenant AND entity IN (${values.map((_, k) => `@v${k}`).join(', ')})
+       ) WHERE recent <= @limit ORDER BY entity_type, entity, last_seen DESC, id DESC`,
+      params,
+    );
+    const wanted = new Set(f.entities.map((e) => `${e.type}\0${e.value}`));
+    return rows.map(incidentFromRow).filter((i) => wanted.has(`${i.entityType}\0${i.entity}`));
+  }
+
   async get(id: string): Promise<Incident | null> {
     const row = this.sql.get<IncidentRow>('SELECT * FROM incidents WHERE id = @id', { id });
     return row ? incidentFromRow(row) : null;

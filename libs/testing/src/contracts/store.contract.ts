@@ -553,6 +553,42 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       });
     });
 
+    describe('incidents of a batch', () => {
+      it('upsertMany writes every incident at once, the higher revision winning as with upsert', async () => {
+        const a = anIncident({ id: 'in-a', tenant: 'acme', revision: 2, title: 'a2' });
+        const b = anIncident({ id: 'in-b', tenant: 'acme', revision: 1 });
+        await store.incidents.upsert(a);
+        await store.incidents.upsertMany([{ ...a, revision: 1, title: 'a1' }, b]);
+        await store.incidents.upsertMany([]);
+        expect((await store.incidents.get('in-a'))?.title).toBe('a2');
+        expect((await store.incidents.get('in-b'))?.revision).toBe(1);
+        await store.incidents.upsertMany([{ ...a, revision: 3, title: 'a3' }]);
+        expect((await store.incidents.get('in-a'))?.title).toBe('a3');
+      });
+
+      it('recentOf reads the most recent incidents of each entity of a tenant, newest first, in one call', async () => {
+        const on = (id: string, tenant: string, entityType: 'ip' | 'token', entity: string, lastSeen: number) =>
+          anIncident({ id, tenant, entityType, entity, firstSeen: lastSeen - 60_000, lastSeen });
+        await store.incidents.upsertMany([
+          on('ip1-old', 'acme', 'ip', '198.51.100.1', T0),
+          on('ip1-mid', 'acme', 'ip', '198.51.100.1', T0 + 1000),
+          on('ip1-new', 'acme', 'ip', '198.51.100.1', T0 + 2000),
+          on('ip2', 'acme', 'ip', '198.51.100.2', T0),
+          on('tok-same-value', 'acme', 'token', '198.51.100.1', T0 + 5000),
+          on('other-tenant', 'globex', 'ip', '198.51.100.1', T0 + 9000),
+          on('ip3-not-asked', 'acme', 'ip', '198.51.100.3', T0),
+        ]);
+        await store.incidents.upsert({ ...on('ip1-new', 'acme', 'ip', '198.51.100.1', T0 + 2000), revision: 2, title: 'latest' });
+        const got = await store.incidents.recentOf({ tenant: 'acme', entities: [{ type: 'ip', value: '198.51.100.1' }, { type: 'ip', value: '198.51.100.2' }], limit: 2 });
+        const byEntity = (entity: string) => got.filter((i) => i.entity === entity).map((i) => i.id);
+        expect(byEntity('198.51.100.1')).toEqual(['ip1-new', 'ip1-mid']);
+        expect(byEntity('198.51.100.2')).toEqual(['ip2']);
+        expect(got).toHaveLength(3);
+        expect(got.find((i) => i.id === 'ip1-new')).toMatchObject({ revision: 2, title: 'latest' });
+        expect(await store.incidents.recentOf({ tenant: 'acme', entities: [], limit: 5 })).toEqual([]);
+      });
+    });
+
     describe('outbox', () => {
       const entry = (id: string, key: string, createdAt: number, payload = `{"n":"${id}"}`) => ({ id, key, payload, createdAt });
 

@@ -46,6 +46,22 @@ export class ClickHouseIncidentRepository implements IncidentRepository {
     await this.db.insert(TABLE, [toRow(incident)]);
   }
 
+  async upsertMany(incidents: Incident[]): Promise<void> {
+    if (incidents.length) await this.db.insert(TABLE, incidents.map(toRow));
+  }
+
+  /** One read: the latest revision of the tenant's incidents on those entity values, `LIMIT n BY` entity. */
+  async recentOf(f: { tenant: string; entities: { type: EntityType; value: string }[]; limit: number }): Promise<Incident[]> {
+    if (!f.entities.length) return [];
+    const limit = limitOf(f.limit, DEFAULT_INCIDENT_PAGE, MAX_INCIDENT_PAGE);
+    const values = [...new Set(f.entities.map((e) => e.value))];
+    const rows = await this.db.select(sql`${latestVersions(this.db.table(TABLE), COLUMNS, [sql`tenant = ${f.tenant}`, sql`entity IN ${inList(values)}`])}
+ORDER BY entity_type ASC, entity ASC, last_seen DESC, id DESC
+LIMIT ${limit} BY entity_type, entity`);
+    const wanted = new Set(f.entities.map((e) => `${e.type}\0${e.value}`));
+    return rows.map(fromRow).filter((i) => wanted.has(`${i.entityType}\0${i.entity}`));
+  }
+
   async get(id: string): Promise<Incident | null> {
     const rows = await this.db.select(sql`SELECT ${COLUMNS} FROM ${this.db.table(TABLE)} FINAL WHERE id = ${id}`);
     return rows[0] ? fromRow(rows[0]) : null;
