@@ -27,12 +27,12 @@ export interface ClusterSchemaOptions {
 const HEADER = `-- GENERATED from libs/platform/src/clickhouse/migrations by \`${GEN_CLUSTER_SCHEMA_COMMAND}\`: do not edit by hand.
 -- Vigil's ClickHouse schema on a cluster (ClickHouse 24.x with ClickHouse Keeper). See cluster.md next to this file.
 --
--- Run ONCE, before the first service start, from any node (clickhouse-client --multiquery < cluster-schema.sql).
+-- Run it before the first service start, from any node (clickhouse-client --multiquery < cluster-schema.sql).
 -- Every node needs the macros {cluster}, {shard} and {replica} (config.d/macros.xml) and the cluster in remote_servers.
 -- The services then find every table they would create already there (their migrations are CREATE ... IF NOT EXISTS
--- and only record themselves in schema_migrations). A release with a NEW migration: regenerate this file, apply it
--- (every statement is IF NOT EXISTS, so applying the whole file again creates only the new tables), then roll out;
--- see "Upgrades" in cluster.md.
+-- and only record themselves in schema_migrations). Before a release that adds a migration, apply the regenerated
+-- file again (every statement is IF NOT EXISTS: only the new tables are created), then roll out; see "Upgrades" in
+-- cluster.md.
 --
 -- Two shapes:
 -- * sharded: <table>_local is a ReplicatedReplacingMergeTree on each shard, <table> (the name the app uses) is a
