@@ -158,15 +158,15 @@ export class DetectAnomalies {
     for (const p of partitions) {
       const key = { consumerGroup: this.groupId(stream), topic: this.topic(stream), partition: p };
       let restored: ReturnType<typeof decodeCheckpoint> | null = null;
-      try {
-        const stored = await this.deps.store.checkpoints.get(key);
-        if (stored) {
+      const stored = await this.readCheckpoint(key);
+      if (stored) {
+        try {
           restored = decodeCheckpoint(this.engine, stored.data);
           // a clock behind the previous owner's must not make our checkpoints older than the one we restored
           this.lastCheckpointAt = Math.max(this.lastCheckpointAt, stored.updatedAt);
+        } catch (err) {
+          this.log.error({ err, ...key }, 'checkpoint could not be decoded; starting the partition cold');
         }
-      } catch (err) {
-        this.log.error({ err, ...key }, 'checkpoint could not be read; starting the partition cold');
       }
       if (!restored) {
         this.states[stream].get(p)?.dispose();
@@ -189,6 +189,30 @@ export class DetectAnomalies {
       this.log.info({ ...key, entities: meta.entities, resumeOffset: meta.resumeOffset }, 'detector state restored from checkpoint');
     }
     return seeks;
+  }
+
+  /**
+   * The partition's checkpoint, read again while the store fails (up to `CHECKPOINT_READ_BUDGET_MS`): starting the
+   * partition cold would forget every baseline in it for good, and while the store is down its batches could not be
+   * stored anyway (found by the distributed drill: a detector took over a SIGKILLed one's partitions while ClickHouse
+   * was stopped and started them cold). Null when there is none, or when the store stays down past the budget.
+   */
+  private async readCheckpoint(key: { consumerGroup: string; topic: string; partition: number }): Promise<Awaited<ReturnType<Store['checkpoints']['get']>>> {
+    const started = this.clock.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.deps.store.checkpoints.get(key);
+      } catch (err) {
+        const waited = this.clock.now() - started;
+        if (waited >= CHECKPOINT_READ_BUDGET_MS) {
+          this.log.error({ err, ...key, attempts: attempt, waitedMs: waited }, 'checkpoint could not be read; starting the partition cold');
+          return null;
+        }
+        const retryInMs = Math.min(5_000, 250 * 2 ** (attempt - 1));
+        this.log.warn({ err, ...key, attempt, retryInMs }, 'checkpoint could not be read; the partition waits for it');
+        await new Promise((resolve) => setTimeout(resolve, retryInMs));
+      }
+    }
   }
 
   /** Partitions revoked (rebalance or shutdown): checkpoint them, then let go of their state. */
@@ -273,6 +297,9 @@ export class DetectAnomalies {
     this.log.warn({ topic: m.topic, partition: m.partition, offset: m.offset, reason }, 'invalid message skipped');
   }
 }
+
+/** How long a partition assignment keeps retrying its checkpoint read before it starts cold (a store outage). */
+export const CHECKPOINT_READ_BUDGET_MS = 5 * 60_000;
 
 function parseJson(s: string): unknown {
   try {
