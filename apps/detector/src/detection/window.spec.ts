@@ -21,6 +21,19 @@ describe(WindowAggregate.name, () => {
     expect(w.requests).toBe(statuses.length);
   });
 
+  it('starts empty after a reset, so a pooled aggregate carries nothing into its next window', () => {
+    const w = new WindowAggregate(T0, W);
+    for (let i = 0; i < 100; i++) w.add(ev({ status: 401, path: `/p/${i}`, clientIp: `10.0.0.${i}`, id: `old${i}`, latencyMs: 900 }));
+    w.reset(T0 + W, W, w.tracks);
+    w.add(ev({ ts: T0 + W + 10, path: '/v1/me', id: 'new1', latencyMs: 20 }));
+    expect({ requests: w.requests, authFailures: w.authFailures, paths: w.distinctCount('paths'), ips: w.distinctCount('ips'), failIps: w.distinctCount('failIps') }).toEqual({ requests: 1, authFailures: 0, paths: 1, ips: 1, failIps: 0 });
+    expect(w.distinctSet('ips')?.values()).toEqual(['203.0.113.7']);
+    expect(w.top('paths', 5)).toEqual([{ value: '/v1/me', count: 1 }]);
+    expect(w.samples).toEqual(['new1']);
+    expect(w.latencyP95()).toBeLessThan(25);
+    expect(w.windowStart).toBe(T0 + W);
+  });
+
   it('counts distinct paths, IPs, tokens and endpoints, and sums bytes out', () => {
     const w = new WindowAggregate(T0, W);
     w.add(ev({ path: '/v1/orders/1', tokenId: 'tk_a', bytesOut: 10 }));

@@ -51,6 +51,8 @@ export interface BaselineDetector {
   settings(cfg: DetectorsConfig): BaselineSettings;
   /** Absolute conditions (minimum counts, ratios) that must hold whatever the baseline says. */
   gate(ctx: WindowCtx, cfg: DetectorsConfig): boolean;
+  /** The least value of the metric for which the gate can hold (early firing skips every event below it with one compare). */
+  minObserved?(cfg: DetectorsConfig): number;
   describe(ctx: WindowCtx, observed: number, ev: Evaluation): string;
   /** A last check once the value is above the bound (e.g. enough requests behind a quantile). */
   confirm?(ctx: WindowCtx, ev: Evaluation, cfg: DetectorsConfig): boolean;
@@ -68,6 +70,7 @@ export function matchesRoute(patterns: readonly string[], route: string): boolea
 export const BASELINE_DETECTORS: readonly BaselineDetector[] = [
   {
     name: 'rate-spike',
+    minObserved: (c) => c.rateSpike.minRequests,
     metric: 'requests',
     entityTypes: (c) => c.rateSpike.entityTypes,
     settings: (c) => c.rateSpike,
@@ -77,6 +80,7 @@ export const BASELINE_DETECTORS: readonly BaselineDetector[] = [
   },
   {
     name: 'brute-force',
+    minObserved: (c) => c.bruteForce.minFailures,
     metric: 'auth_failures',
     entityTypes: () => ['ip'],
     settings: (c) => c.bruteForce,
@@ -93,6 +97,7 @@ export const BASELINE_DETECTORS: readonly BaselineDetector[] = [
   },
   {
     name: 'credential-stuffing',
+    minObserved: (c) => c.credentialStuffing.minFailures,
     metric: 'auth_failures',
     entityTypes: () => ['endpoint'],
     settings: (c) => c.credentialStuffing,
@@ -117,6 +122,7 @@ export const BASELINE_DETECTORS: readonly BaselineDetector[] = [
   },
   {
     name: 'enumeration',
+    minObserved: (c) => c.enumeration.minDistinctPaths,
     metric: 'distinct_paths',
     entityTypes: () => ['ip'],
     settings: (c) => c.enumeration,
@@ -128,6 +134,7 @@ export const BASELINE_DETECTORS: readonly BaselineDetector[] = [
   },
   {
     name: 'token-sharing',
+    minObserved: (c) => c.tokenSharing.minDistinctIps,
     metric: 'distinct_ips',
     entityTypes: () => ['token'],
     settings: (c) => c.tokenSharing,
@@ -138,6 +145,7 @@ export const BASELINE_DETECTORS: readonly BaselineDetector[] = [
   },
   {
     name: 'volumetric-flood',
+    minObserved: (c) => c.volumetricFlood.minRequests,
     metric: 'requests',
     entityTypes: () => ['endpoint'],
     settings: (c) => c.volumetricFlood,
@@ -159,6 +167,7 @@ export const BASELINE_DETECTORS: readonly BaselineDetector[] = [
   },
   {
     name: 'error-rate',
+    minObserved: (c) => c.errorRate.minErrors,
     metric: 'errors_5xx',
     entityTypes: () => ['endpoint'],
     settings: (c) => c.errorRate,
@@ -266,6 +275,7 @@ export function evaluatePartialWindow(ctx: WindowCtx, cfg: DetectorsConfig, alre
     const s = d.settings(cfg);
     if (!s.early || alreadyFired?.has(d.name) || METRICS[d.metric].options.kind !== 'count') continue;
     const observed = METRICS[d.metric].value(ctx.agg);
+    if (d.minObserved && observed < d.minObserved(cfg)) continue;
     const cached = cache.upperCache?.get(d.name);
     if (cached !== undefined && observed <= cached) continue;
     if (!d.gate(ctx, cfg) || !hasHistory(ctx, d, s)) continue;

@@ -107,7 +107,10 @@ export class DetectionEngine {
   processAccessEvents(state: PartitionState, inputs: readonly OffsetEvent[]): StepResult {
     const { windowMs } = this.options;
     const anomalies: Anomaly[] = [];
-    const partials = new Map<string, { tenant: string; entityType: EntityType; entity: string; agg: WindowAggregate }>();
+    // partials of this batch, in creation order; looked up per (tenant, window) group, then per type by entity (no key concatenation per event)
+    const partials: PartialOut[] = [];
+    const groups = new Map<string, PartialGroup>();
+    let group: PartialGroup | undefined;
     let lastOffset: bigint | null = null;
     for (const { offset, event: e } of inputs) {
       const off = BigInt(offset);
@@ -128,23 +131,23 @@ export class DetectionEngine {
         if (a) anomalies.push(a);
       }
       if (state.replayUntil !== null && off <= state.replayUntil) continue;
-      const targets: [EntityType, string][] = [
-        ['endpoint', endpointOf(e)],
-        ['tenant', e.tenant],
-      ];
-      if (e.tokenId) targets.push(['token', e.tokenId], ['token_ip', tokenIpEntity(e.tokenId, e.clientIp)]);
-      for (const [entityType, entity] of targets) {
-        const k = `${entityKey(e.tenant, entityType, entity)}|${ws}`;
-        let p = partials.get(k);
-        if (!p) partials.set(k, (p = { tenant: e.tenant, entityType, entity, agg: this.newAgg(ws, WINDOW_TRACKS[entityType]) }));
-        p.agg.add(e);
+      if (!group || group.ws !== ws || group.tenant !== e.tenant) {
+        const gk = `${e.tenant}|${ws}`;
+        group = groups.get(gk);
+        if (!group) groups.set(gk, (group = { tenant: e.tenant, ws, endpoint: new Map(), tenantWide: undefined, token: new Map(), token_ip: new Map() }));
+      }
+      this.partialFor(group, partials, 'endpoint', endpointOf(e)).agg.add(e);
+      (group.tenantWide ??= this.newPartial(partials, e.tenant, ws, 'tenant', e.tenant)).agg.add(e);
+      if (e.tokenId) {
+        this.partialFor(group, partials, 'token', e.tokenId).agg.add(e);
+        this.partialFor(group, partials, 'token_ip', tokenIpEntity(e.tokenId, e.clientIp)).agg.add(e);
       }
     }
     anomalies.push(...this.closeWindows(state));
     const out: RekeyedPartial[] = [];
     if (lastOffset !== null) {
       let seq = 0;
-      for (const p of partials.values()) {
+      for (const p of partials) {
         out.push({
           v: 1,
           tenant: p.tenant,
@@ -206,6 +209,19 @@ export class DetectionEngine {
     const b = s?.peek(metric);
     if (!s || !b) return null;
     return { ...b.evaluate(observed, windowStart, state.population.get(`${tenant}|${type}|${metric}`)), windows: b.windows };
+  }
+
+  private partialFor(g: PartialGroup, out: PartialOut[], type: 'endpoint' | 'token' | 'token_ip', entity: string): PartialOut {
+    const byEntity = g[type];
+    let p = byEntity.get(entity);
+    if (!p) byEntity.set(entity, (p = this.newPartial(out, g.tenant, g.ws, type, entity)));
+    return p;
+  }
+
+  private newPartial(out: PartialOut[], tenant: string, ws: number, entityType: EntityType, entity: string): PartialOut {
+    const p: PartialOut = { tenant, entityType, entity, agg: this.newAgg(ws, WINDOW_TRACKS[entityType]) };
+    out.push(p);
+    return p;
   }
 
   private newAgg(ws: number, tracks: number): WindowAggregate {
@@ -403,6 +419,23 @@ export class DetectionEngine {
     }
     if (n) state.pending = p.slice(n);
   }
+}
+
+interface PartialOut {
+  tenant: string;
+  entityType: EntityType;
+  entity: string;
+  agg: WindowAggregate;
+}
+
+/** One batch's partials of one tenant and window, per entity type. */
+interface PartialGroup {
+  tenant: string;
+  ws: number;
+  endpoint: Map<string, PartialOut>;
+  tenantWide: PartialOut | undefined;
+  token: Map<string, PartialOut>;
+  token_ip: Map<string, PartialOut>;
 }
 
 /** The evaluation context as one reusable object (no closure per call). */

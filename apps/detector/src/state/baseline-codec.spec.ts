@@ -54,6 +54,19 @@ describe('baseline codec (idle entity compaction)', () => {
     expect(young.toBytes().byteLength).toBe(185);
   });
 
+  it('packs a mature entity with every seasonal slot learned in 2 bytes per slot, still byte for byte', () => {
+    const s = new EntityState('ip', T0);
+    for (let w = 0; w < 360; w++) {
+      for (const m of ENTITY_METRICS.ip) s.baseline(m).update(10 + ((w * 7919) % 23), T0 + w * 3_600_000);
+      s.activeWindows += 1;
+      s.lastSeen = T0 + w * 3_600_000;
+    }
+    const packed = s.encode();
+    expect(packed.byteLength).toBeLessThanOrEqual(320); // 3 baselines × 31 learned slots: ≈ 510 bytes at 4 bytes a slot
+    const back = EntityState.decode('ip', packed);
+    for (const m of ENTITY_METRICS.ip) expect(Buffer.from(back.peek(m)!.toBytes()).equals(Buffer.from(s.peek(m)!.toBytes()))).toBe(true);
+  });
+
   it('an entity state survives encode → decode → encode unchanged, and its baselines evaluate the same', () => {
     const s = new EntityState('token', T0);
     learnLocations(s.known!, ['203.0.113.7', '198.51.100.23'], [3320], ['DE', 'FR']);
