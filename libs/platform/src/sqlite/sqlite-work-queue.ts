@@ -32,6 +32,14 @@ export interface SqliteWorkQueueOptions {
 
 type JobState = 'waiting' | 'active' | 'completed' | 'dead';
 
+interface InsertRow {
+  queue: string;
+  id: string;
+  data: string;
+  runAt: number;
+  now: number;
+}
+
 interface ClaimedRow {
   id: string;
   data: string;
@@ -81,7 +89,8 @@ const PRUNE_EVERY = 100;
  *
  * Throughput: the outcomes of the attempts that finished since the last turn of the event loop and the next claim
  * (as many due jobs as there are free slots) are written in one IMMEDIATE transaction, and the connection runs
- * WAL with synchronous=NORMAL, so a burst of deliveries costs one commit per loop turn, not two per job. Reads
+ * WAL with synchronous=NORMAL, so a burst of deliveries costs one commit per loop turn, not two per job; likewise
+ * the enqueues of one loop turn share one transaction (each caller's promise resolves when it is committed). Reads
  * (counts, dead letters, replay) and close write the pending outcomes first. A crash between a handler's return
  * and that commit (one loop turn) re-runs the job on restart, as a crash during the handler always did.
  *
@@ -96,7 +105,13 @@ export class SqliteWorkQueue<T> implements WorkQueue<T> {
   private readonly pollIntervalMs: number;
   private readonly keepCompleted: number;
   private readonly stmt: ReturnType<SqliteWorkQueue<T>['prepare']>;
-  private readonly tx: { claim: Database.Transaction<() => ClaimedRow[]>; outcomes: Database.Transaction<() => void> };
+  private readonly tx: {
+    claim: Database.Transaction<() => ClaimedRow[]>;
+    outcomes: Database.Transaction<() => void>;
+    insert: Database.Transaction<(rows: InsertRow[]) => void>;
+  };
+  /** Jobs enqueued during this turn of the event loop, committed together on the next. */
+  private enqueueBatch: { rows: InsertRow[]; done: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | null = null;
   private handler: JobHandler<T> | null = null;
   private concurrency = 0;
   private readonly inFlight = new Set<Promise<void>>();
@@ -129,6 +144,9 @@ export class SqliteWorkQueue<T> implements WorkQueue<T> {
           return free > 0 ? this.stmt.claim.all({ queue: this.opts.name, now: this.clock.now(), limit: free }) : [];
         }),
         outcomes: this.db.transaction((): void => this.writeOutcomes()),
+        insert: this.db.transaction((rows: InsertRow[]): void => {
+          for (const row of rows) this.stmt.insert.run(row);
+        }),
       };
     } catch (err) {
       this.db.close();
@@ -139,7 +157,7 @@ export class SqliteWorkQueue<T> implements WorkQueue<T> {
   private prepare() {
     const db = this.db;
     return {
-      insert: db.prepare<{ queue: string; id: string; data: string; runAt: number; now: number }>(
+      insert: db.prepare<InsertRow>(
         `INSERT OR IGNORE INTO work_jobs (queue, id, data, state, attempt, run_at, created_at, updated_at)
          VALUES (@queue, @id, @data, 'waiting', 0, @runAt, @now, @now)`,
       ),
@@ -193,22 +211,49 @@ export class SqliteWorkQueue<T> implements WorkQueue<T> {
     };
   }
 
+  /**
+   * Resolves once the jobs are committed. Enqueues made in the same turn of the event loop (a burst of dispatches)
+   * share one transaction; if it fails, every one of them is rejected and none is stored.
+   */
   async enqueue(jobs: JobInput<T>[]): Promise<void> {
     this.assertOpen();
     if (jobs.length === 0) return;
     const now = this.clock.now();
-    const insertAll = this.db.transaction((batch: JobInput<T>[]) => {
-      for (const job of batch) {
-        this.stmt.insert.run({
-          queue: this.opts.name,
-          id: job.id,
-          data: JSON.stringify(job.data ?? null),
-          runAt: now + Math.max(0, Math.ceil(job.delayMs ?? 0)),
-          now,
-        });
-      }
-    });
-    insertAll(jobs);
+    let batch = this.enqueueBatch;
+    if (!batch) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const done = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      batch = { rows: [], done, resolve, reject };
+      this.enqueueBatch = batch;
+      setImmediate(() => this.flushEnqueues());
+    }
+    for (const job of jobs) {
+      batch.rows.push({
+        queue: this.opts.name,
+        id: job.id,
+        data: JSON.stringify(job.data ?? null),
+        runAt: now + Math.max(0, Math.ceil(job.delayMs ?? 0)),
+        now,
+      });
+    }
+    return batch.done;
+  }
+
+  private flushEnqueues(): void {
+    const batch = this.enqueueBatch;
+    if (!batch) return;
+    this.enqueueBatch = null;
+    try {
+      this.tx.insert(batch.rows);
+    } catch (err) {
+      batch.reject(err);
+      return;
+    }
+    batch.resolve();
     this.wake();
   }
 
@@ -230,6 +275,7 @@ export class SqliteWorkQueue<T> implements WorkQueue<T> {
 
   async counts(): Promise<QueueCounts> {
     this.assertOpen();
+    this.flushEnqueues();
     this.flushOutcomes();
     const row = this.stmt.counts.get({ queue: this.opts.name, now: this.clock.now() });
     return row ?? { waiting: 0, delayed: 0, active: 0, dead: 0, completed: 0 };
@@ -238,6 +284,7 @@ export class SqliteWorkQueue<T> implements WorkQueue<T> {
   async deadLetters(limit = 100): Promise<DeadJob<T>[]> {
     this.assertOpen();
     if (limit <= 0) return [];
+    this.flushEnqueues();
     this.flushOutcomes();
     return this.stmt.dead.all({ queue: this.opts.name, limit }).map((r) => ({
       id: r.id,
@@ -250,6 +297,7 @@ export class SqliteWorkQueue<T> implements WorkQueue<T> {
 
   async replay(id: string): Promise<boolean> {
     this.assertOpen();
+    this.flushEnqueues();
     this.flushOutcomes();
     const changed = this.stmt.replay.run({ queue: this.opts.name, id, now: this.clock.now() }).changes > 0;
     if (changed) this.wake();
@@ -270,6 +318,8 @@ export class SqliteWorkQueue<T> implements WorkQueue<T> {
   /** Stops claiming jobs, waits for in-flight ones to finish and be recorded, then closes the database. Idempotent. */
   close(): Promise<void> {
     if (!this.closing) {
+      // Enqueues already accepted are committed (and their promises settled) before the queue stops.
+      this.flushEnqueues();
       this.stopped = true;
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
