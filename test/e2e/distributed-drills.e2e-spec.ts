@@ -1,13 +1,15 @@
 import { jest } from '@jest/globals';
-import { testEndpoints, waitFor } from '@vigil/testing';
-import { TcpProxy } from '../fixtures/tcp-proxy.js';
+import { waitFor } from '@vigil/testing';
+import { startPrivateClickHouse, type PrivateClickHouse } from '../fixtures/private-clickhouse.js';
 import {
   attackScenario,
   cleanReport,
   Cluster,
+  DETECTOR_LATENESS_MS,
   exactlyOnceReport,
   incidentDetectors,
   observe,
+  REPLAY_CHUNK_MS,
   replayRecords,
   waitForAttackIncidents,
   waitForNoLag,
@@ -22,8 +24,8 @@ import {
  * 1. when the attacks begin, one detector instance is SIGKILLed: its partitions move to the other instance once the
  *    broker's session timeout expires (~30 s on the mock), which restores their state from the checkpoint and replays
  *    from the checkpoint's offsets;
- * 2. halfway through the attacks, ClickHouse is unreachable for 30 s (a TCP proxy between every service and the
- *    shared server is cut, then restored) while records keep arriving.
+ * 2. halfway through the attacks, ClickHouse is stopped for 30 s and started again (a private clickhouse-server of
+ *    this test, on its own data dir and ports: every service and the test itself use it) while records keep arriving.
  *
  * Each drill asserts nothing is lost (every record stored once, every attack an incident, no baseline forgotten: the
  * attacks are still judged against learned baselines) and nothing is duplicated (one incident per attack, opened
@@ -31,7 +33,7 @@ import {
  * Webhook receiver faults (500, timeouts, 429 + Retry-After) are covered by test/integration/webhook-delivery.int-spec.ts
  * and the flaky receiver of test/e2e/alert-pipeline.e2e-spec.ts.
  */
-jest.setTimeout(480_000);
+jest.setTimeout(1_200_000);
 
 const OUTAGE_MS = 30_000;
 
@@ -46,26 +48,22 @@ describeDistributed('distributed fault drills: detector SIGKILL, then a 30 s Cli
   let cluster: Cluster;
   let obs: Observers;
   let scenario: Scenario;
-  let proxy: TcpProxy;
-  const drill = { killedAtChunk: -1, killedAt: 0, cutAt: 0, restoredAt: 0, refused: 0, eventsAtCut: 0 };
+  let clickhouse: PrivateClickHouse;
+  const drill = { killedAtChunk: -1, killedAt: 0, stoppedAt: 0, startedAt: 0, eventsAtStop: 0 };
 
   beforeAll(async () => {
-    const direct = new URL(testEndpoints().clickhouseUrl);
-    proxy = await TcpProxy.start(direct.hostname, Number(direct.port));
+    clickhouse = await startPrivateClickHouse('drill');
     scenario = attackScenario();
     cluster = await Cluster.start({
       label: 'drill',
-      clickhouseUrl: proxy.url,
-      observerClickhouseUrl: direct.origin,
-      env: { VIGIL_DETECTOR_LATENESS_MS: '60000', VIGIL_WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32', VIGIL_DETECTOR_CHECKPOINT_INTERVAL_MS: '120000' },
+      clickhouseUrl: clickhouse.url,
+      env: { VIGIL_DETECTOR_LATENESS_MS: String(DETECTOR_LATENESS_MS), VIGIL_WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32', VIGIL_DETECTOR_CHECKPOINT_INTERVAL_MS: '120000' },
     });
     obs = await observe(cluster);
     let attackChunk = -1;
     let ungated = 0;
     await replayRecords(cluster, scenario.records(), {
-      warmupEnd: scenario.warmupEnd,
-      warmupChunkMs: 120_000,
-      chunkMs: 30_000,
+      chunkMs: REPLAY_CHUNK_MS,
       gateTimeoutMs: 120_000,
       onChunk: async ({ index, endTs }) => {
         if (endTs <= scenario.warmupEnd) return true;
@@ -76,19 +74,19 @@ describeDistributed('distributed fault drills: detector SIGKILL, then a 30 s Cli
           await cluster.kill('detector', 1, 'SIGKILL');
         }
         if (attackChunk === 16) {
-          drill.eventsAtCut = (await cluster.eventCounts()).ids;
-          proxy.cut();
-          drill.cutAt = Date.now();
+          // the faults come in turn: the survivor holds every detector partition before ClickHouse goes down
+          await waitFor(() => tookOver(cluster, drill.killedAt).length === 2, { timeoutMs: 120_000, what: 'the surviving detector to take over every partition' });
+          drill.eventsAtStop = (await cluster.eventCounts()).ids;
+          await clickhouse.stop();
+          drill.stoppedAt = Date.now();
           setTimeout(() => {
-            drill.refused = proxy.refused;
-            proxy.restore();
-            drill.restoredAt = Date.now();
+            void clickhouse.start().then(() => (drill.startedAt = Date.now()));
           }, OUTAGE_MS);
         }
-        if (drill.cutAt && !drill.restoredAt) {
-          // Records keep arriving during the outage (three chunks of event time), then the replay waits for the cut to end.
+        if (drill.stoppedAt && !drill.startedAt) {
+          // Records keep arriving during the outage (three chunks of event time), then the replay waits for the server.
           if (++ungated <= 3) return false;
-          await waitFor(() => drill.restoredAt > 0, { timeoutMs: OUTAGE_MS + 10_000, what: 'the ClickHouse link to come back' });
+          await waitFor(() => drill.startedAt > 0, { timeoutMs: OUTAGE_MS + 90_000, what: 'ClickHouse to be started again' });
         }
         return true;
       },
@@ -107,26 +105,28 @@ describeDistributed('distributed fault drills: detector SIGKILL, then a 30 s Cli
       cluster.dumpLogs(`artifacts/e2e-logs/${cluster.prefix}`);
       await cluster.stop();
     }
-    await proxy?.close();
+    await clickhouse?.close();
   });
 
   it('the surviving detector takes over every partition of the killed one and restores their state from checkpoints', () => {
-    const survivor = cluster.instance('detector', 0);
-    const after = survivor.logs().filter((l) => Date.parse(String(l.time)) >= drill.killedAt);
-    const assigned = after.filter((l) => l.msg === 'kafka partitions assigned').map((l) => [l.topic, (l.partitions as number[]).length]);
     // Both detector topics (access events, re-keyed partials) auto-created with 4 partitions: all four held by the survivor.
-    expect(assigned.filter(([, n]) => n === 4).map(([t]) => t).sort()).toEqual(
-      [cluster.topics.VIGIL_ACCESS_EVENTS_TOPIC, cluster.topics.VIGIL_DETECTOR_REKEY_TOPIC].sort(),
-    );
+    expect(tookOver(cluster, drill.killedAt)).toEqual([cluster.topics.VIGIL_ACCESS_EVENTS_TOPIC, cluster.topics.VIGIL_DETECTOR_REKEY_TOPIC].sort());
+    const after = cluster.instance('detector', 0).logs().filter((l) => Date.parse(String(l.time)) >= drill.killedAt);
+    expect(after.filter((l) => l.msg === 'checkpoint could not be read; starting the partition cold')).toEqual([]);
     const restored = after.filter((l) => l.msg === 'detector state restored from checkpoint');
     expect(restored.length).toBeGreaterThan(0);
     expect(restored.every((l) => Number(l.entities) > 0)).toBe(true);
   });
 
-  it('keeps trying ClickHouse during the outage and stores every record exactly once afterwards', async () => {
-    expect(drill.restoredAt - drill.cutAt).toBeGreaterThanOrEqual(OUTAGE_MS);
-    expect(drill.refused).toBeGreaterThan(0);
+  it('keeps trying ClickHouse while it is stopped and stores every record exactly once after it is back', async () => {
+    expect(drill.startedAt - drill.stoppedAt).toBeGreaterThanOrEqual(OUTAGE_MS);
+    // both ingest instances failed to store batches while the server was down, and redelivered them
+    const retried = cluster.instances('ingest').map((p) =>
+      p.logs().some((l) => l.msg === 'batch not stored; it will be redelivered' && Date.parse(String(l.time)) >= drill.stoppedAt && Date.parse(String(l.time)) <= drill.startedAt),
+    );
+    expect(retried).toEqual([true, true]);
     const n = [...scenario.records()].length;
+    expect(drill.eventsAtStop).toBeLessThan(n);
     expect(await cluster.eventCounts()).toMatchObject({ ids: n, final: n });
   });
 
@@ -139,3 +139,13 @@ describeDistributed('distributed fault drills: detector SIGKILL, then a 30 s Cli
     expect(found).toEqual(scenario.labels.map((l) => [l.class, true]));
   });
 });
+
+/** Detector topics of which the surviving instance (slot 0) was assigned all four partitions after `since`. */
+function tookOver(cluster: Cluster, since: number): string[] {
+  const assigned = cluster
+    .instance('detector', 0)
+    .logs()
+    .filter((l) => l.msg === 'kafka partitions assigned' && Date.parse(String(l.time)) >= since && Array.isArray(l.partitions) && l.partitions.length === 4);
+  const topics = [cluster.topics.VIGIL_ACCESS_EVENTS_TOPIC, cluster.topics.VIGIL_DETECTOR_REKEY_TOPIC];
+  return [...new Set(assigned.map((l) => String(l.topic)))].filter((t) => topics.includes(t)).sort();
+}
