@@ -297,7 +297,8 @@ async function main(): Promise<void> {
     let progress = { stored, at: Date.now() };
     while (stored < RECORDS) {
       if (childError) throw childError;
-      if (stored !== progress.stored) progress = { stored, at: Date.now() };
+      // the stall clock starts when the producer has started (a loaded machine may take many seconds to start it)
+      if (stored !== progress.stored || Number.isNaN(t0)) progress = { stored, at: Date.now() };
       if (Date.now() - progress.at > 30_000) {
         for (const l of pipeline.lines.slice(-20)) console.error(JSON.stringify(l));
         throw new Error(
