@@ -10,7 +10,7 @@ import { startPrivateClickHouse, type PrivateClickHouse } from '../fixtures/priv
 import { REPO_ROOT, spawnService, type ServiceProcess } from './helpers/service-process.js';
 
 /** The whole replay, outage included; the assertions are on counts, never on how long it took. */
-jest.setTimeout(30 * 60_000);
+jest.setTimeout(45 * 60_000);
 
 /** Lines replayed. VIGIL_E2E_REPLAY_RECORDS shrinks it for a quick local try; the done-when is 1,000,000. */
 const RECORDS = Number(process.env.VIGIL_E2E_REPLAY_RECORDS ?? 1_000_000);
