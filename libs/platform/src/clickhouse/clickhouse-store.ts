@@ -80,6 +80,11 @@ export class ClickHouseStore implements Store {
       password: opts.password,
       request_timeout: opts.requestTimeoutMs ?? 30_000,
       application: 'vigil',
+      // ClickHouse closes an idle keep-alive socket after 3 s (keep_alive_timeout before 23.11). Under CPU load the
+      // client's 2.5 s idle timer fires late and a request goes out on a socket the server has just closed ("socket
+      // hang up"; the 1M replay saw 210 such failed batches). Drop idle sockets well before that, and check their age
+      // when taking one from the pool rather than trusting the timer.
+      keep_alive: { enabled: true, idle_socket_ttl: 1_500, eagerly_destroy_stale_sockets: true },
       // Failures surface as rejected promises to the caller, which logs them once with context.
       log: { level: ClickHouseLogLevel.OFF },
     });
