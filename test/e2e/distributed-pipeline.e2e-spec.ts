@@ -29,7 +29,6 @@ import { verifyStandardWebhook } from './helpers/webhook-receiver.js';
  */
 jest.setTimeout(600_000);
 
-
 describe('distributed mode: 2 ingest × 2 detector × 2 alert instances', () => {
   let cluster: Cluster;
   let obs: Observers;
