@@ -1,11 +1,13 @@
 import { jest } from '@jest/globals';
 import { anomalyKey, TOPICS, type Anomaly, type StreamEventType } from '@vigil/contracts';
-import { InProcessEventBus, loadConfig, ManualClock, MetricsService, type Store } from '@vigil/platform';
+import { InProcessEventBus, loadConfig, ManualClock, MetricsService, type EventBus, type Principal, type Store } from '@vigil/platform';
 import { anAnomaly, onBothStoreAdapters, uniqueName, waitFor } from '@vigil/testing';
 import { AnomaliesConsumer } from '@vigil/alert/anomalies/anomalies.consumer';
 import { StreamPublisher, type StreamPayload } from '@vigil/alert/gateway/stream-publisher';
 import { DEFAULT_INCIDENT_POLICY } from '@vigil/alert/incidents/incident-grouper';
 import { ProcessAnomalies } from '@vigil/alert/incidents/process-anomalies.usecase';
+import { ChangeIncidentStatus } from '@vigil/alert/incidents/change-incident-status.usecase';
+import { DEFAULT_OUTBOX_RELAY_TIMING, OutboxRelay } from '@vigil/alert/incidents/outbox-relay';
 import pino from 'pino';
 
 /**
@@ -64,8 +66,88 @@ function failingFirstStreamAppend(store: Store): { store: Store; failures: () =>
   return { store: wrapped, failures: () => failures };
 }
 
+/** The bus as is, except that the first publish on the incidents topic once `arm`ed fails. */
+function failingNextIncidentPublish(bus: EventBus): { bus: EventBus; arm: () => void; failures: () => number } {
+  let failures = 0;
+  let armed = false;
+  const wrapped = new Proxy(bus, {
+    get(target, prop, receiver) {
+      if (prop !== 'publish') return Reflect.get(target, prop, receiver) as unknown;
+      return async (...args: Parameters<EventBus['publish']>) => {
+        if (args[0] === TOPICS.incidents && armed) {
+          armed = false;
+          failures += 1;
+          throw new Error('injected: broker unavailable');
+        }
+        return target.publish(...args);
+      };
+    },
+  });
+  return { bus: wrapped, arm: () => (armed = true), failures: () => failures };
+}
+
 onBothStoreAdapters(
   (name, makeStore) => {
+    describe(`${OutboxRelay.name} after a status change whose webhook publish failed (${name})`, () => {
+      let store: Store;
+      let bus: InProcessEventBus;
+
+      beforeEach(async () => {
+        store = await makeStore();
+        await store.migrate();
+        bus = new InProcessEventBus();
+      });
+      afterEach(async () => {
+        await bus.close();
+        await store.close();
+      });
+
+      it('delivers the acknowledgement exactly once under its original event id: one broadcast, one log record, one webhook message', async () => {
+        const clock = new ManualClock(T0 + 5 * MIN);
+        const faulty = failingNextIncidentPublish(bus);
+        const publisher = new StreamPublisher(store, faulty.bus, clock, logger);
+        const heard: Heard[] = [];
+        publisher.attach({
+          broadcast(type, payload: StreamPayload) {
+            heard.push({ type, eventId: payload.eventId, subject: 'incident' in payload ? payload.incident.entity : payload.anomaly.entity });
+          },
+        });
+        const published: { type: string; eventId: string; status: string }[] = [];
+        await bus.subscribe({ topic: TOPICS.incidents, groupId: uniqueName('webhooks') }, async (messages) => {
+          for (const m of messages) {
+            const e = JSON.parse(m.value) as { type: string; eventId: string; incident: { status: string } };
+            published.push({ type: e.type, eventId: e.eventId, status: e.incident.status });
+          }
+        });
+        const tenant = uniqueName('tenant');
+        const process = new ProcessAnomalies(store, DEFAULT_INCIDENT_POLICY, publisher, logger, new MetricsService(uniqueName('alert')));
+        await process.execute([anAnomaly({ tenant, entity: '198.51.100.9', windowStart: T0, windowEnd: T0 + MIN, detectedAt: T0 + MIN, severity: 'high' })]);
+        const [opened] = (await store.incidents.list({ tenant, entity: '198.51.100.9' })).items;
+        if (!opened) throw new Error('the anomaly opened no incident');
+        const relay = new OutboxRelay(store, faulty.bus, clock, publisher, logger, DEFAULT_OUTBOX_RELAY_TIMING);
+        const change = new ChangeIncidentStatus(store, faulty.bus, clock, DEFAULT_INCIDENT_POLICY, publisher, relay);
+        const principal: Principal = { keyId: 'key-ops', tenant, role: 'operator', scopes: ['incidents:write'] };
+        heard.length = 0;
+        faulty.arm();
+        const acked = await change.execute(principal, opened.id, 'acknowledge', 'on it');
+
+        expect(acked).toMatchObject({ status: 'acknowledged' });
+        expect(faulty.failures()).toBe(1);
+        expect(heard.map((h) => h.type)).toEqual(['incident.updated']);
+        clock.advance(DEFAULT_OUTBOX_RELAY_TIMING.graceMs);
+        expect(await relay.pass()).toMatchObject({ published: 1, sent: 0 });
+        expect(await relay.pass()).toMatchObject({ published: 0, sent: 0 });
+        await waitFor(async () => published.some((p) => p.status === 'acknowledged'), { timeoutMs: 20_000, what: 'the acknowledgement on the incidents topic' });
+
+        expect(heard.map((h) => h.type)).toEqual(['incident.updated']);
+        expect(published.filter((p) => p.status === 'acknowledged')).toEqual([{ type: 'incident.updated', eventId: heard[0]?.eventId, status: 'acknowledged' }]);
+        const log = await store.streamEvents.listAfter({ tenant });
+        expect(log.filter((r) => r.eventId === heard[0]?.eventId)).toHaveLength(1);
+        expect(await store.outbox.pending({})).toEqual([]);
+        expect(await store.incidents.get(opened.id)).toMatchObject({ status: 'acknowledged', revision: 2 });
+      });
+    });
+
     describe(`${ProcessAnomalies.name} with a store failing between the incident write and the live-event log (${name})`, () => {
       let store: Store;
       let bus: InProcessEventBus;

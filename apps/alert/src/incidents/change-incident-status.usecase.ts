@@ -6,6 +6,7 @@ import { StreamPublisher } from '../gateway/stream-publisher.js';
 import { InvalidTransitionError, NotFoundError } from './domain-errors.js';
 import { applyWorkflow, type IncidentPolicy, type WorkflowAction } from './incident-grouper.js';
 import { INCIDENT_POLICY } from './incident-policy.js';
+import { OutboxRelay } from './outbox-relay.js';
 
 const FEEDBACK_ANOMALIES = 200;
 
@@ -13,6 +14,9 @@ const FEEDBACK_ANOMALIES = 200;
  * acknowledge / resolve / false-positive, by a person (the actor is the API key id). A false positive also creates
  * an expiring suppression (one silence per detector, for the incident's entity) and tells the detector to leave
  * the windows of the incident's anomalies out of its baseline (DetectorFeedback on `vigil.detector-feedback`).
+ * The notification goes through the outbox: recorded before the incident is written, sent (logged, broadcast,
+ * published) and settled after; a failure once the incident is written does not fail the action, the OutboxRelay
+ * sends what was left pending.
  */
 @Injectable()
 export class ChangeIncidentStatus {
@@ -22,6 +26,7 @@ export class ChangeIncidentStatus {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(INCIDENT_POLICY) private readonly policy: IncidentPolicy,
     private readonly publisher: StreamPublisher,
+    private readonly outbox: OutboxRelay,
   ) {}
 
   async execute(principal: Principal, id: string, action: WorkflowAction, reason: string): Promise<Incident> {
@@ -30,9 +35,11 @@ export class ChangeIncidentStatus {
     const now = this.clock.now();
     const out = applyWorkflow(current, action, principal.keyId, reason, now);
     if (!out.ok) throw new InvalidTransitionError(out.reason);
+    const prepared = this.publisher.prepare([], out.events);
+    await this.publisher.recorded(prepared);
     await this.store.incidents.upsert(out.incident);
     if (action === 'false_positive') await this.suppress(out.incident, principal, reason, now);
-    await this.publisher.incidents(out.events);
+    await this.outbox.sendRecorded(prepared);
     return out.incident;
   }
 

@@ -2,14 +2,16 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy }
 import type { Incident, IncidentStatus } from '@vigil/contracts';
 import { CLOCK, LOGGER, STORE, type Clock, type Store } from '@vigil/platform';
 import type { Logger } from 'pino';
-import { StreamPublisher } from '../gateway/stream-publisher.js';
-import { autoResolve, type IncidentEvent, type IncidentPolicy } from './incident-grouper.js';
+import { StreamPublisher, type PreparedStream } from '../gateway/stream-publisher.js';
+import { autoResolve, type IncidentPolicy } from './incident-grouper.js';
 import { INCIDENT_POLICY, SWEEP_EVERY_MS } from './incident-policy.js';
+import { OutboxRelay } from './outbox-relay.js';
 
 /**
  * Periodic auto-resolve: open and acknowledged incidents whose last anomaly is older than the quiet period (by the
  * injected clock) are resolved at lastSeen + quiet period. Every instance may sweep: the outcome is deterministic,
- * so two sweeps write the same revision.
+ * so two sweeps write the same revision. Each incident.resolved notification goes through the outbox: recorded before
+ * its incident is written, sent and settled after the sweep; what a failure leaves pending the OutboxRelay sends.
  */
 @Injectable()
 export class IncidentSweeper implements OnApplicationBootstrap, OnModuleDestroy {
@@ -22,6 +24,7 @@ export class IncidentSweeper implements OnApplicationBootstrap, OnModuleDestroy 
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(INCIDENT_POLICY) private readonly policy: IncidentPolicy,
     private readonly publisher: StreamPublisher,
+    private readonly outbox: OutboxRelay,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.log = logger.child({ component: 'incident-sweeper' });
@@ -46,7 +49,7 @@ export class IncidentSweeper implements OnApplicationBootstrap, OnModuleDestroy 
   /** Resolve every quiet incident as of `now`; returns the incidents resolved. */
   async sweep(now = this.clock.now()): Promise<Incident[]> {
     const resolved: Incident[] = [];
-    const events: IncidentEvent[] = [];
+    const streams: PreparedStream[] = [];
     for (const status of ['open', 'acknowledged'] satisfies IncidentStatus[]) {
       let cursor: string | undefined;
       do {
@@ -55,14 +58,16 @@ export class IncidentSweeper implements OnApplicationBootstrap, OnModuleDestroy 
         for (const i of page.items) {
           const out = autoResolve(i, now, this.policy);
           if (!out.incident) continue;
+          const prepared = this.publisher.prepare([], out.events);
+          await this.publisher.recorded(prepared);
           await this.store.incidents.upsert(out.incident);
           resolved.push(out.incident);
-          events.push(...out.events);
+          streams.push(prepared);
         }
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
     }
-    await this.publisher.incidents(events);
+    await this.outbox.sendRecorded(streams.reduce(StreamPublisher.merge, { anomalies: [], incidents: [] }));
     if (resolved.length) this.log.info({ resolved: resolved.length }, 'incidents auto-resolved');
     return resolved;
   }

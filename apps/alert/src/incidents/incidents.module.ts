@@ -15,6 +15,7 @@ import { IncidentQueries } from './incident-queries.js';
 import { incidentPolicyProvider } from './incident-policy.js';
 import { IncidentSweeper } from './incident-sweeper.js';
 import { IncidentsController } from './incidents.controller.js';
+import { OutboxRelay } from './outbox-relay.js';
 import { ProcessAnomalies } from './process-anomalies.usecase.js';
 
 /**
@@ -31,12 +32,13 @@ import { ProcessAnomalies } from './process-anomalies.usecase.js';
     ChangeIncidentStatus,
     IncidentQueries,
     IncidentSweeper,
+    OutboxRelay,
     AnomaliesConsumer,
     AlertsGateway,
     SilencesService,
     { provide: APP_FILTER, useClass: DomainErrorFilter },
     { provide: HTTP_APP_SETUP, useValue: setupOpenApi },
   ],
-  exports: [StreamPublisher, ProcessAnomalies, IncidentSweeper],
+  exports: [StreamPublisher, ProcessAnomalies, IncidentSweeper, OutboxRelay],
 })
 export class IncidentsModule {}
