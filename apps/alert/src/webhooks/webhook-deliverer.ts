@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Clock, Job, JobOutcome, Logger, Store, WebhookDelivery, WebhookSubscription, WorkQueue } from '@vigil/platform';
 import { validate } from '@vigil/contracts';
 import type { CircuitBreakers } from './circuit-breaker.js';
+import { DeliveryLogWriter } from './delivery-log-writer.js';
 import { outcomeOf, type AttemptResult } from './delivery-outcome.js';
 import { HttpSender } from './http-sender.js';
 import { signedHeaders } from './signing.js';
@@ -29,7 +30,12 @@ export interface WebhookDelivererOptions {
   random?: () => number;
   /** Keep-alive HTTP client (default: a new one; `close()` closes it). */
   sender?: HttpSender;
+  /** The delivery log (default: batches written with `store.webhooks.recordDeliveries`). */
+  deliveryLog?: DeliveryLogWriter;
 }
+
+/** Successes whose log row could not be written, remembered so the job's retry logs them without sending again. */
+const MAX_UNLOGGED_SUCCESSES = 10_000;
 
 const USER_AGENT = 'Vigil-Webhooks/1';
 
@@ -45,12 +51,21 @@ export class WebhookDeliverer {
   private readonly deferJitterMs: number;
   private readonly random: () => number;
   private readonly sender: HttpSender;
+  private readonly log: DeliveryLogWriter;
+  /** (subscription, message) → the success row whose write failed; the retry writes it instead of re-sending. */
+  private readonly unloggedSuccesses = new Map<string, WebhookDelivery>();
 
   constructor(private readonly o: WebhookDelivererOptions) {
     this.maxAgeMs = o.maxAgeMs ?? 86_400_000;
     this.deferJitterMs = o.deferJitterMs ?? 1_000;
     this.random = o.random ?? Math.random;
     this.sender = o.sender ?? new HttpSender();
+    this.log = o.deliveryLog ?? new DeliveryLogWriter({ write: (rows) => o.store.webhooks.recordDeliveries(rows) });
+  }
+
+  /** Writes the delivery-log rows still waiting for their batch (on shutdown, before the queue closes). */
+  flushLog(): Promise<void> {
+    return this.log.flush();
   }
 
   /** Closes the kept-alive connections (call after the queue has closed). */
@@ -63,6 +78,14 @@ export class WebhookDeliverer {
     if (!parsed.ok) return { ok: false, retryable: false, error: `malformed webhook job: ${parsed.reason}` };
     const data = parsed.value;
     const attempt = data.attemptsBefore + job.attempt;
+
+    // The receiver already has this message: an earlier attempt succeeded but its log row failed to be written.
+    const unlogged = this.unloggedSuccesses.get(unloggedKey(data));
+    if (unlogged) {
+      await this.log.record(unlogged);
+      this.unloggedSuccesses.delete(unloggedKey(data));
+      return { ok: true };
+    }
 
     const sub = await this.o.subscriptions.get(data.subscriptionId);
     if (!sub || sub.deleted || !sub.enabled) {
@@ -137,12 +160,31 @@ export class WebhookDeliverer {
     error: string,
     durationMs: number,
   ): Promise<void> {
-    await this.o.store.webhooks.recordDelivery({
+    const row: WebhookDelivery = {
       id: `dlv_${randomUUID()}`, subscriptionId: sub.id, eventId: data.messageId, attempt, status, httpStatus, error: error.slice(0, 1024),
       durationMs, at: this.o.clock.now(),
-    });
+    };
+    try {
+      await this.log.record(row);
+    } catch (err) {
+      // The job fails and is retried; a success must not be sent again, only logged (same row id: idempotent).
+      if (status === 'succeeded') this.rememberUnlogged(data, row);
+      throw err;
+    }
     if (status !== 'succeeded') {
       this.o.logger.warn({ messageId: data.messageId, subscriptionId: sub.id, attempt, status, httpStatus, error }, 'webhook delivery failed');
     }
   }
+
+  private rememberUnlogged(data: WebhookJob, row: WebhookDelivery): void {
+    if (this.unloggedSuccesses.size >= MAX_UNLOGGED_SUCCESSES) {
+      const oldest = this.unloggedSuccesses.keys().next();
+      if (!oldest.done) this.unloggedSuccesses.delete(oldest.value);
+    }
+    this.unloggedSuccesses.set(unloggedKey(data), row);
+  }
+}
+
+function unloggedKey(data: WebhookJob): string {
+  return `${data.subscriptionId}\u0000${data.messageId}`;
 }

@@ -74,7 +74,7 @@ export const EnvSchema = z
     /** Per-attempt timeout of one webhook delivery (ms). */
     VIGIL_WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
     /** Webhook deliveries in flight per process. */
-    VIGIL_WEBHOOK_CONCURRENCY: positiveInt.default(16),
+    VIGIL_WEBHOOK_CONCURRENCY: positiveInt.default(64),
     /** Consecutive failed deliveries to one endpoint that open its circuit breaker. */
     VIGIL_WEBHOOK_BREAKER_THRESHOLD: positiveInt.default(5),
     /** How long an open circuit stays open before one trial delivery (ms). */

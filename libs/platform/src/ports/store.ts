@@ -122,7 +122,10 @@ export interface WebhookRepository {
   putSubscription(s: WebhookSubscription): Promise<void>;
   getSubscription(id: string): Promise<WebhookSubscription | null>;
   listSubscriptions(tenant?: string): Promise<WebhookSubscription[]>;
+  /** One delivery-log row (a batch of one). */
   recordDelivery(d: WebhookDelivery): Promise<void>;
+  /** Delivery-log rows in one write (idempotent by id); an empty batch writes nothing. */
+  recordDeliveries(rows: readonly WebhookDelivery[]): Promise<void>;
   listDeliveries(filter: { subscriptionId?: string; eventId?: string; status?: WebhookDelivery['status']; limit?: number }): Promise<WebhookDelivery[]>;
 }
 

@@ -486,9 +486,19 @@ class SqliteWebhooks implements WebhookRepository {
   }
 
   async recordDelivery(d: WebhookDelivery): Promise<void> {
-    this.sql.run(this.deliverySql, {
-      id: d.id, subscription_id: d.subscriptionId, event_id: d.eventId, attempt: d.attempt, status: d.status,
-      http_status: d.httpStatus, error: d.error, duration_ms: d.durationMs, at: d.at,
+    await this.recordDeliveries([d]);
+  }
+
+  /** One transaction for the whole batch. */
+  async recordDeliveries(rows: readonly WebhookDelivery[]): Promise<void> {
+    if (rows.length === 0) return;
+    this.sql.tx(() => {
+      for (const d of rows) {
+        this.sql.run(this.deliverySql, {
+          id: d.id, subscription_id: d.subscriptionId, event_id: d.eventId, attempt: d.attempt, status: d.status,
+          http_status: d.httpStatus, error: d.error, duration_ms: d.durationMs, at: d.at,
+        });
+      }
     });
   }
 

@@ -398,6 +398,25 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         expect(await store.webhooks.listDeliveries({})).toEqual([d]);
       });
 
+      it('records a batch of deliveries in one call, hostile strings unchanged, each id once', async () => {
+        const batch = [
+          aDelivery({ id: 'b-1', at: T0, status: 'failed', httpStatus: 500, error: `quote ' "dq" back\\slash\ttab\nnewline \u0000nul é 🚨` }),
+          aDelivery({ id: 'b-2', at: T0 + 1000, status: 'dead', httpStatus: 0, error: "'); DROP TABLE webhook_deliveries; --", eventId: 'evt\twith\ttabs' }),
+          aDelivery({ id: 'b-3', at: T0 + 2000, durationMs: 0.25, attempt: 7 }),
+        ];
+        await store.webhooks.recordDeliveries(batch);
+        await store.webhooks.recordDeliveries([batch[0]!]);
+        await store.webhooks.recordDeliveries([]);
+
+        expect(await store.webhooks.listDeliveries({})).toEqual([...batch].reverse());
+      });
+
+      it('writes nothing for an empty batch', async () => {
+        await store.webhooks.recordDeliveries([]);
+
+        expect(await store.webhooks.listDeliveries({})).toEqual([]);
+      });
+
       it.each([
         ['subscription', { subscriptionId: 'whs-a' }, ['d-4', 'd-3', 'd-1']],
         ['event', { eventId: 'msg-1' }, ['d-2', 'd-1']],

@@ -72,7 +72,13 @@ ORDER BY created_at ASC, id ASC`);
   }
 
   async recordDelivery(d: WebhookDelivery): Promise<void> {
-    await this.db.insert(DELIVERIES, [deliveryToRow(d)]);
+    await this.recordDeliveries([d]);
+  }
+
+  /** One INSERT (one part) for the whole batch. */
+  async recordDeliveries(rows: readonly WebhookDelivery[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.db.insert(DELIVERIES, rows.map(deliveryToRow));
   }
 
   async listDeliveries(f: { subscriptionId?: string; eventId?: string; status?: WebhookDelivery['status']; limit?: number }): Promise<WebhookDelivery[]> {
