@@ -743,16 +743,45 @@ export function windowStartOf(ts: number, windowMs: number): number {
   return Math.floor(ts / windowMs) * windowMs;
 }
 
-/** Per-partition event-time watermark: max event time seen minus the allowed lateness. */
+/**
+ * Per-partition event-time watermark: the partition's clock minus the allowed lateness.
+ *
+ * For access events the clock is the newest event time seen. Re-keyed partials come from several access-event
+ * partitions, consumed by instances that run at their own pace (one restarts from a checkpoint, one is starved of
+ * CPU): there the clock is the SLOWEST source's newest time (`observeFrom`), so a source running behind does not see
+ * its partials dropped as late once a faster one has moved on. A source more than `maxSourceSkewMs` behind the
+ * newest (stalled, dead or idle) no longer holds windows open: the clock never lags the newest time by more than that.
+ */
 export class Watermark {
   private maxTs = -Infinity;
+  /** Re-keyed input only: newest time per source partition, and the slowest of them (cached). */
+  private sources: Map<number, number> | null = null;
+  private slowest = Infinity;
 
-  constructor(private readonly latenessMs: number, maxTs?: number) {
+  constructor(
+    private readonly latenessMs: number,
+    maxTs?: number,
+    private readonly maxSourceSkewMs = Infinity,
+  ) {
     if (maxTs !== undefined) this.maxTs = maxTs;
   }
 
   observe(ts: number): void {
     if (ts > this.maxTs) this.maxTs = ts;
+  }
+
+  /** Observe a time from one of several sources (re-keyed partials: the access-event partition they came from). */
+  observeFrom(source: number, ts: number): void {
+    this.observe(ts);
+    const sources = (this.sources ??= new Map());
+    const prev = sources.get(source);
+    if (prev !== undefined && prev >= ts) return;
+    sources.set(source, ts);
+    if (prev === undefined || prev <= this.slowest) {
+      let min = Infinity;
+      for (const t of sources.values()) if (t < min) min = t;
+      this.slowest = min;
+    }
   }
 
   get maxEventTime(): number {
@@ -761,7 +790,8 @@ export class Watermark {
 
   /** Windows ending at or before this are closed. */
   get value(): number {
-    return this.maxTs - this.latenessMs;
+    const clock = this.sources && this.sources.size > 1 ? Math.max(this.slowest, this.maxTs - this.maxSourceSkewMs) : this.maxTs;
+    return clock - this.latenessMs;
   }
 
   isClosed(windowStart: number, windowMs: number): boolean {

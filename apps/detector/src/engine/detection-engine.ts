@@ -18,6 +18,11 @@ export interface EngineOptions {
   maxEntities: number;
   idleTtlMs: number;
   detectors: DetectorsConfig;
+  /**
+   * Re-keyed input: how far the slowest source partition may lag the newest before it stops holding windows open
+   * (default 5 windows). See Watermark.
+   */
+  maxSourceSkewMs?: number;
   /** False-positive handling (suppression length, how long anomalous windows' updates are held back). */
   feedback?: Partial<FeedbackOptions>;
 }
@@ -100,7 +105,7 @@ export class DetectionEngine {
   }
 
   newPartition(topic: string, partition: number): PartitionState {
-    return new PartitionState(topic, partition, this.options.latenessMs, this.budget);
+    return new PartitionState(topic, partition, this.options.latenessMs, this.budget, undefined, this.options.maxSourceSkewMs ?? 5 * this.options.windowMs);
   }
 
   /** Stage 1: access events (keyed by tenant + IP) → IP windows, per-event rules, and partials for the other entities. */
@@ -180,7 +185,7 @@ export class DetectionEngine {
       const live = p.agg instanceof WindowAggregate;
       const agg = live ? (p.agg as WindowAggregate) : WindowAggregate.fromJSON(p.agg as WindowAggJson);
       if (agg.windowMs !== windowMs || agg.windowStart !== p.windowStart) continue; // a partial from a differently configured instance
-      state.watermark.observe(agg.lastTs);
+      state.watermark.observeFrom(p.source.partition, agg.lastTs);
       if (p.windowStart + windowMs <= state.closedThrough) {
         state.late += agg.requests;
         if (live) this.aggPool.push(agg);

@@ -102,8 +102,9 @@ export class PartitionState {
     latenessMs: number,
     private readonly budget: EntityBudget,
     maxTs?: number,
+    maxSourceSkewMs?: number,
   ) {
-    this.watermark = new Watermark(latenessMs, maxTs);
+    this.watermark = new Watermark(latenessMs, maxTs, maxSourceSkewMs);
   }
 
   get entityCount(): number {

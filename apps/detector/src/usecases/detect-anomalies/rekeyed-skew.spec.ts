@@ -27,11 +27,11 @@ function minutes(ip: string, from: number, to: number): AccessEvent[] {
  * "token made 58 requests in 1 min; expected 2.6" incidents). A watermark per source partition (the re-keyed
  * partition's clock = the slowest source's, bounded so a dead source cannot hold windows open for ever) keeps them.
  *
- * `it.failing` until the engine keeps them (apps/detector/src/engine, being reworked): Jest reports this test as
- * failed the day it starts passing, so the marker is then removed.
+ * A source that stops (or runs more than `maxSourceSkewMs` behind) must not hold windows open for ever: see the second
+ * test.
  */
 describe('DetectionEngine re-key stage (two access-event partitions at different paces)', () => {
-  it.failing('counts every request of a token in its window when one source partition runs minutes behind the other', () => {
+  it('counts every request of a token in its window when one source partition runs minutes behind the other', () => {
     const engine = new DetectionEngine({ windowMs: W, latenessMs: LATENESS, maxEntities: 10_000, idleTtlMs: 86_400_000, detectors: DEFAULT_DETECTORS_CONFIG });
     const access = [engine.newPartition('access', 0), engine.newPartition('access', 1)];
     const rekeyed = engine.newPartition('rekeyed', 0);
@@ -54,5 +54,25 @@ describe('DetectionEngine re-key stage (two access-event partitions at different
     step(1, minutes('198.51.100.2', 6, 11));
 
     expect(rekeyed.late).toBe(0);
+  });
+
+  it('stops waiting for a source partition that has fallen more than the allowed skew behind', () => {
+    const engine = new DetectionEngine({ windowMs: W, latenessMs: LATENESS, maxEntities: 10_000, idleTtlMs: 86_400_000, detectors: DEFAULT_DETECTORS_CONFIG, maxSourceSkewMs: 5 * W });
+    const access = [engine.newPartition('access', 0), engine.newPartition('access', 1)];
+    const rekeyed = engine.newPartition('rekeyed', 0);
+    let offset = 0;
+    const step = (p: 0 | 1, events: AccessEvent[]) => {
+      let n = 0;
+      const partials = engine.processAccessEvents(access[p]!, events.map((event) => ({ offset: String(n++), event }))).partials;
+      engine.processPartials(rekeyed, partials.filter((x) => x.entityType === 'token').map((partial) => ({ offset: String(offset++), partial: JSON.parse(JSON.stringify(partial)) as RekeyedPartial })));
+    };
+    step(0, minutes('198.51.100.1', 0, 1));
+    step(1, minutes('198.51.100.2', 0, 1)); // partition 1 then goes silent
+    step(0, minutes('198.51.100.1', 1, 4));
+    expect(rekeyed.watermark.value).toBe(T0 + 45_000 - LATENESS); // within the skew: the clock is partition 1's, minute 0 stays open
+    step(0, minutes('198.51.100.1', 4, 12));
+    // newest 11:45, partition 1 at 0:45: the clock is held at most 5 min behind the newest
+    expect(rekeyed.watermark.value).toBe(T0 + 11 * W + 45_000 - 5 * W - LATENESS);
+    expect(rekeyed.closedThrough).toBeGreaterThanOrEqual(T0 + 5 * W); // minutes 0–4 closed without partition 1
   });
 });
