@@ -52,6 +52,11 @@ const BACKOFF_HEARTBEAT_MS = 2_000;
 /** Fields of kafkajs log entries passed on to our logger: identifiers and errors, never configuration. */
 const LOG_FIELDS = ['groupId', 'memberId', 'topic', 'partition', 'broker', 'nodeId', 'error', 'retryCount', 'retryTime'] as const;
 
+/** Whole-batch publish retries (see the producer options), with exponential backoff and jitter. */
+const PUBLISH_RETRIES = 8;
+const PUBLISH_RETRY_BASE_MS = 200;
+const PUBLISH_RETRY_MAX_MS = 5_000;
+
 /**
  * Event bus on Kafka (kafkajs 2.2.4). Non-idempotent producer with the murmur2 DefaultPartitioner, so keyed
  * messages land where a Java client would put them. One kafkajs consumer per subscription; offsets are
@@ -88,6 +93,10 @@ export class KafkaEventBus implements EventBus, ConsumerLagSource {
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: true,
       idempotent: false,
+      // No retries inside kafkajs: its send() keeps the per-broker responses of a failed attempt and, after a leader
+      // moved to a broker that had already answered, retries without those partitions and resolves: the messages are
+      // lost (kafkajs 2.2.4, tulios/kafkajs#1798; found by the broker-fault drill). `publish` retries the whole send.
+      retry: { retries: 0 },
     });
     this.producer.on(this.producer.events.CONNECT, () => {
       this.producerConnected = true;
@@ -101,11 +110,24 @@ export class KafkaEventBus implements EventBus, ConsumerLagSource {
     if (this.closing) throw new Error('KafkaEventBus is closed');
     if (messages.length === 0) return;
     await this.connectProducer();
-    await this.producer.send({
+    const record = {
       topic,
       acks: -1,
       messages: messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers ? { ...m.headers } : undefined })),
-    });
+    };
+    // Each attempt is a fresh send of every message (kafkajs refreshes its metadata when an attempt fails), so a
+    // partial failure can publish some messages twice (consumers dedupe by id) but never drops one.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.producer.send(record);
+        return;
+      } catch (err) {
+        if (this.closing || attempt >= PUBLISH_RETRIES) throw err;
+        const delay = Math.min(PUBLISH_RETRY_MAX_MS, PUBLISH_RETRY_BASE_MS * 2 ** attempt) * (0.8 + 0.4 * Math.random());
+        this.logger?.warn({ topic, attempt: attempt + 1, retryInMs: Math.round(delay), err: errorMessage(err) }, 'kafka publish failed; sending the batch again');
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   /** `options` may carry the Kafka-only `partitionConcurrency` (KafkaSubscribeOptions). */
