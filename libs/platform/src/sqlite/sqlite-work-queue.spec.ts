@@ -200,7 +200,8 @@ describe(SqliteWorkQueue.name, () => {
       await q.start(async () => OK, 2);
       await q.enqueue([{ id: 'a', data: { n: 1 } }]);
       await waitFor(async () => (await q.counts()).completed === 1, { what: 'job done' });
-      expect(timers()).toBeGreaterThan(baseline);
+      // the poll timer is re-armed after each loop turn: between a turn's start and its re-arm none is pending
+      await waitFor(() => timers() > baseline, { what: 'the running queue to hold its poll timer' });
 
       await q.close();
       expect(timers()).toBe(baseline);
