@@ -309,7 +309,9 @@ describe('ingest service replaying 1M raw gateway lines from Kafka', () => {
     say(`ClickHouse: ${counts.rows} rows, ${counts.ids} distinct ids, ${counts.final} after FINAL, ${inserted} ever inserted; dead_letters ${dead?.rows} rows, ${dead?.ids} ids, ${insertedDead} ever inserted`);
     expect({ ids: counts.ids, final: counts.final }).toEqual({ ids: good, final: good });
     expect(counts.rows).toBeGreaterThanOrEqual(good);
-    expect(inserted).toBeGreaterThanOrEqual(counts.rows);
+    // `inserted` (system.part_log) is printed, not asserted: part_log is flushed from memory every few seconds, so the
+    // entries of parts written shortly before the SIGTERM can be missing after the restart (CI: 923,076 logged for
+    // more rows physically present). The exactness checks are the distinct ids and FINAL above.
     expect({ ids: Number(dead?.ids) }).toEqual({ ids: expectedBad });
 
     // The DLQ topic: each injected record with its reason, its source offset and its original text. The topic is
@@ -353,7 +355,7 @@ describe('ingest service replaying 1M raw gateway lines from Kafka', () => {
         `ClickHouse down ${((upAt - stopAt) / 1000).toFixed(1)} s (SIGTERM to exit ${stoppedAt - stopAt} ms)`,
         `distinct events ${counts.ids} (= ${RECORDS} − ${expectedBad}), plain count() ${counts.rows}, DLQ ${letters.size} distinct dead letters in ${dlq.messages.length} messages`,
         `${redelivered.length} failed batches logged for redelivery; /health samples during the outage: ${down.map((h) => h.status).join(',')}`,
-        `rows ever inserted: access_events ${inserted} (${inserted - good} twins from redelivered batches), dead_letters ${insertedDead}`,
+        `rows ever inserted: access_events ${inserted} (part_log, a lower bound: entries flushed before a stop can be lost), dead_letters ${insertedDead}`,
       ].join('\n  '),
     );
   });
