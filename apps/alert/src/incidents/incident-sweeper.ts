@@ -6,6 +6,7 @@ import { StreamPublisher, type PreparedStream } from '../gateway/stream-publishe
 import { autoResolve, type IncidentPolicy } from './incident-grouper.js';
 import { INCIDENT_POLICY, SWEEP_EVERY_MS } from './incident-policy.js';
 import { OutboxRelay } from './outbox-relay.js';
+import { PeriodicTask } from './periodic-task.js';
 
 /**
  * Periodic auto-resolve: open and acknowledged incidents whose last anomaly is older than the quiet period (by the
@@ -15,8 +16,7 @@ import { OutboxRelay } from './outbox-relay.js';
  */
 @Injectable()
 export class IncidentSweeper implements OnApplicationBootstrap, OnModuleDestroy {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
+  private loop: PeriodicTask | null = null;
   private readonly log: Logger;
 
   constructor(
@@ -31,19 +31,12 @@ export class IncidentSweeper implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.sweep()
-        .catch((err: unknown) => this.log.warn({ err }, 'auto-resolve sweep failed; next one retries'))
-        .finally(() => (this.running = null));
-    }, SWEEP_EVERY_MS);
-    this.timer.unref();
+    this.loop ??= new PeriodicTask(() => this.sweep(), SWEEP_EVERY_MS, (err: unknown) => this.log.warn({ err }, 'auto-resolve sweep failed; next one retries'));
+    this.loop.start();
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.loop?.stop();
   }
 
   /** Resolve every quiet incident as of `now`; returns the incidents resolved. */

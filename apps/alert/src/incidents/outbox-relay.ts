@@ -3,6 +3,7 @@ import { IncidentLifecycleEvent, TOPICS } from '@vigil/contracts';
 import { CLOCK, EVENT_BUS, LOGGER, STORE, type Clock, type EventBus, type OutboxEntry, type Store } from '@vigil/platform';
 import type { Logger } from 'pino';
 import { StreamPublisher, type PendingNotification, type PreparedStream } from '../gateway/stream-publisher.js';
+import { PeriodicTask } from './periodic-task.js';
 
 /** When the relay runs and what it takes. */
 export interface OutboxRelayTiming {
@@ -55,8 +56,7 @@ export interface RelayPass {
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
+  private loop: PeriodicTask | null = null;
   private readonly log: Logger;
   private readonly timing: OutboxRelayTiming;
 
@@ -73,19 +73,12 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.pass()
-        .catch((err: unknown) => this.log.warn({ err }, 'outbox relay pass failed; next one retries'))
-        .finally(() => (this.running = null));
-    }, this.timing.everyMs);
-    this.timer.unref();
+    this.loop ??= new PeriodicTask(() => this.pass(), this.timing.everyMs, (err: unknown) => this.log.warn({ err }, 'outbox relay pass failed; next one retries'));
+    this.loop.start();
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.loop?.stop();
   }
 
   /**
