@@ -123,7 +123,7 @@ export class KafkaEventBus implements EventBus, ConsumerLagSource {
         return;
       } catch (err) {
         if (this.closing || attempt >= PUBLISH_RETRIES) throw err;
-        const delay = Math.min(PUBLISH_RETRY_MAX_MS, PUBLISH_RETRY_BASE_MS * 2 ** attempt) * (0.8 + 0.4 * Math.random());
+        const delay = Math.min(PUBLISH_RETRY_MAX_MS, redeliveryDelay(PUBLISH_RETRY_BASE_MS, attempt + 1)) * (0.8 + 0.4 * Math.random());
         this.logger?.warn({ topic, attempt: attempt + 1, retryInMs: Math.round(delay), err: errorMessage(err) }, 'kafka publish failed; sending the batch again');
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
