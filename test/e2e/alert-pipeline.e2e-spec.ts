@@ -9,7 +9,7 @@ import { anAccessEvent, renderRecord, uniqueName, waitFor } from '@vigil/testing
 import { connectAlerts, type AlertsConnection } from './helpers/alert-socket.js';
 import { distributedEnv, type DistributedEnv } from './helpers/distributed-env.js';
 import { spawnService, type ServiceProcess } from './helpers/service-process.js';
-import { startWebhookReceiver, verifyStandardWebhook, type WebhookReceiver } from './helpers/webhook-receiver.js';
+import { verifyStandardWebhook, WebhookReceiver } from '../fixtures/webhook-receiver.js';
 
 /**
  * The issue's "done when": a brute-force attack shipped as gateway logs through POST /v1/logs is detected, turned into
@@ -102,11 +102,12 @@ async function call<T>(d: Deployment, method: string, path: string, token: strin
 
 /** Subscribes a webhook receiver and a socket client, then ships the traffic minute by minute. */
 async function runAttack(d: Deployment): Promise<Observed> {
-  const receiver = await startWebhookReceiver();
+  const receiver = await WebhookReceiver.start();
+  const flaky = await WebhookReceiver.start();
+  const hook = await call<{ id: string; secret: string }>(d, 'POST', '/v1/webhooks', d.tokens.integrator, { url: receiver.script('/hook', () => ({ status: 204 })) });
   // Fails every message three times (500), then accepts it.
-  const flaky = await startWebhookReceiver((attempt) => (attempt <= 3 ? 500 : 200));
-  const hook = await call<{ id: string; secret: string }>(d, 'POST', '/v1/webhooks', d.tokens.integrator, { url: receiver.url });
-  const flakyHook = await call<{ id: string; secret: string }>(d, 'POST', '/v1/webhooks', d.tokens.integrator, { url: flaky.url, events: ['incident.opened'] });
+  const flakyUrl = flaky.script('/hook', (attempt) => ({ status: attempt <= 3 ? 500 : 200 }));
+  const flakyHook = await call<{ id: string; secret: string }>(d, 'POST', '/v1/webhooks', d.tokens.integrator, { url: flakyUrl, events: ['incident.opened'] });
   expect([hook.status, flakyHook.status]).toEqual([201, 201]);
 
   const socket = connectAlerts(d.alertUrl, d.tokens.reader);
@@ -135,7 +136,7 @@ async function runAttack(d: Deployment): Promise<Observed> {
 
 /** The assertions every deployment must pass. `get` returns what `runAttack` observed once it has run. */
 function describeSeenInThreePlaces(get: () => { d: Deployment; o: Observed }): void {
-  const payloads = (r: WebhookReceiver) => r.received.map((w) => ({ w, payload: WebhookPayloadV1.parse(JSON.parse(w.body)) }));
+  const payloads = (r: WebhookReceiver) => r.arrivals.map((w) => ({ w, payload: WebhookPayloadV1.parse(JSON.parse(w.body)) }));
 
   it('pushes incident.opened for the attacking IP, with the brute-force detector, to the socket.io client', async () => {
     const { o } = get();
@@ -188,8 +189,8 @@ function describeSeenInThreePlaces(get: () => { d: Deployment; o: Observed }): v
 
   it('delivers to a receiver that fails three times exactly once successfully, same webhook-id and a valid signature every time', async () => {
     const { d, o } = get();
-    const first = await waitFor(() => o.flaky.received.find((w) => w.answered === 200), { timeoutMs: 120_000, what: 'a successful delivery to the flaky receiver' });
-    const attempts = o.flaky.received.filter((w) => w.id === first.id);
+    const first = await waitFor(() => o.flaky.arrivals.find((w) => w.answered === 200), { timeoutMs: 120_000, what: 'a successful delivery to the flaky receiver' });
+    const attempts = o.flaky.arrivals.filter((w) => w.id === first.id);
     expect(attempts.map((w) => w.answered)).toEqual([500, 500, 500, 200]);
     expect(attempts.every((w) => verifyStandardWebhook(o.secrets.flaky, w) && w.body === first.body)).toBe(true);
     const log = await waitFor(async () => {
@@ -200,7 +201,7 @@ function describeSeenInThreePlaces(get: () => { d: Deployment; o: Observed }): v
       [1, 'failed', 500], [2, 'failed', 500], [3, 'failed', 500], [4, 'succeeded', 200],
     ]);
     // Every message the flaky receiver accepted, it accepted once.
-    const accepted = o.flaky.received.filter((w) => w.answered === 200).map((w) => w.id);
+    const accepted = o.flaky.arrivals.filter((w) => w.answered === 200).map((w) => w.id);
     expect(new Set(accepted).size).toBe(accepted.length);
   });
 }

@@ -1,5 +1,3 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { jest } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
@@ -9,6 +7,7 @@ import { anIncident, uniqueName, waitFor } from '@vigil/testing';
 import { bulkSpec, rawRecord } from '../fixtures/gateway-records.js';
 import { API_KEYS, KAFKA_ERRORS, PrivateKafka } from '../fixtures/private-kafka.js';
 import { PrivateRedis } from '../fixtures/private-redis.js';
+import { WebhookReceiver, type Arrival } from '../fixtures/webhook-receiver.js';
 import { Cluster } from './helpers/cluster.js';
 
 /**
@@ -192,68 +191,6 @@ describe('broker faults through the mock cluster control channel, under the comp
   });
 });
 
-/** A webhook receiver with one scripted behaviour per path; every request and its answer recorded. */
-interface Arrival {
-  path: string;
-  webhookId: string;
-  body: string;
-  at: number;
-  answered: number;
-  answeredAt: number;
-  /** The sender hung up (its timeout) before an answer. */
-  hungUp: boolean;
-}
-type Script = (attempt: number) => { status: number; headers?: Record<string, string>; hold?: Promise<void> };
-
-class ScriptedReceiver {
-  readonly arrivals: Arrival[] = [];
-  private readonly scripts = new Map<string, Script>();
-  private readonly attempts = new Map<string, number>();
-  private server!: Server;
-  url = '';
-
-  async start(): Promise<void> {
-    this.server = createServer((req: IncomingMessage, res: ServerResponse) => {
-      let body = '';
-      req.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => {
-        const path = req.url ?? '/';
-        const webhookId = String(req.headers['webhook-id'] ?? '');
-        const key = `${path} ${webhookId}`;
-        const attempt = (this.attempts.get(key) ?? 0) + 1;
-        this.attempts.set(key, attempt);
-        const reply = (this.scripts.get(path) ?? ((): ReturnType<Script> => ({ status: 200 })))(attempt);
-        const a: Arrival = { path, webhookId, body, at: Date.now(), answered: 0, answeredAt: 0, hungUp: false };
-        this.arrivals.push(a);
-        res.once('close', () => (a.hungUp = a.answeredAt === 0));
-        const send = () => {
-          if (a.hungUp || res.destroyed) return; // the sender gave up (timeout): no answer reached it
-          res.writeHead(reply.status, reply.headers).end('{}');
-          a.answered = reply.status;
-          a.answeredAt = Date.now();
-        };
-        if (reply.hold) void reply.hold.then(send);
-        else send();
-      });
-    });
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  script(path: string, s: Script): string {
-    this.scripts.set(path, s);
-    return `${this.url}${path}`;
-  }
-
-  at(path: string): Arrival[] {
-    return this.arrivals.filter((a) => a.path === path);
-  }
-
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
-  }
-}
-
 /** A gate a test opens once. */
 function gate(): { promise: Promise<void>; open(): void } {
   let open!: () => void;
@@ -270,11 +207,11 @@ describe('webhook deliveries of the compiled alert service on a private Redis', 
   let redis: PrivateRedis;
   let cluster: Cluster;
   let bus: KafkaEventBus;
-  const receiver = new ScriptedReceiver();
+  let receiver: WebhookReceiver;
   const TIMEOUT_MS = 10_000;
 
   beforeAll(async () => {
-    await receiver.start();
+    receiver = await WebhookReceiver.start();
     [kafka, redis] = await Promise.all([PrivateKafka.start({ brokers: 1, topics: { 'vigil.incidents': 3 } }), PrivateRedis.start()]);
     cluster = await Cluster.start({
       label: 'redisfault',
@@ -297,7 +234,7 @@ describe('webhook deliveries of the compiled alert service on a private Redis', 
       cluster.dumpLogs(`artifacts/e2e-logs/${cluster.prefix}`);
       await cluster.stop();
     }
-    await Promise.all([kafka?.close(), redis?.close(), receiver.close()]);
+    await Promise.all([kafka?.close(), redis?.close(), receiver?.close()]);
   });
 
   async function subscribe(url: string): Promise<string> {
@@ -354,11 +291,11 @@ describe('webhook deliveries of the compiled alert service on a private Redis', 
     const byPair = new Map<string, Set<string>>();
     for (const a of inRestart()) {
       const pair = `${a.path} ${incidentOf(a)}`;
-      byPair.set(pair, (byPair.get(pair) ?? new Set()).add(a.webhookId));
+      byPair.set(pair, (byPair.get(pair) ?? new Set()).add(a.id));
     }
     const expected = paths.flatMap((p) => incidents.map((i) => `${p} ${i}`)).sort();
     const acceptedIds = new Map<string, number>();
-    for (const a of inRestart().filter(ok)) acceptedIds.set(a.webhookId, (acceptedIds.get(a.webhookId) ?? 0) + 1);
+    for (const a of inRestart().filter(ok)) acceptedIds.set(a.id, (acceptedIds.get(a.id) ?? 0) + 1);
     const log = (await Promise.all(paths.map((p) => deliveries(subs.get(p)!)))).flat();
     process.stdout.write(
       `redis drill: ${heldBeforeRestart} held across the restart (${answeredWhileDown} answered 2xx while Redis was down), ${inRestart().length} requests for ${K} messages, ` +
@@ -417,8 +354,8 @@ describe('webhook deliveries of the compiled alert service on a private Redis', 
     const acceptedPerId = new Map<string, number>();
     for (const a of inLong()) {
       const pair = `${a.path} ${incidentOf(a)}`;
-      byPair.set(pair, (byPair.get(pair) ?? new Set()).add(a.webhookId));
-      if (ok(a)) acceptedPerId.set(a.webhookId, (acceptedPerId.get(a.webhookId) ?? 0) + 1);
+      byPair.set(pair, (byPair.get(pair) ?? new Set()).add(a.id));
+      if (ok(a)) acceptedPerId.set(a.id, (acceptedPerId.get(a.id) ?? 0) + 1);
     }
     const log = (await Promise.all(paths.map((p) => deliveries(subs.get(p)!)))).flat();
     const succeeded = log.filter((d) => d.status === 'succeeded').map((d) => d.eventId);
@@ -450,7 +387,7 @@ describe('webhook deliveries of the compiled alert service on a private Redis', 
     await waitFor(async () => (await Promise.all(Object.values(subs).map(deliveries))).every((l) => l.some((d) => d.status === 'succeeded')), { timeoutMs: 30_000, what: 'succeeded records' });
 
     const summary = Object.fromEntries(Object.keys(urls).map((p) => [p, at(p).map((a) => a.answered)]));
-    const idsPerPath = Object.fromEntries(Object.keys(urls).map((p) => [p, new Set(at(p).map((a) => a.webhookId)).size]));
+    const idsPerPath = Object.fromEntries(Object.keys(urls).map((p) => [p, new Set(at(p).map((a) => a.id)).size]));
     const logs = Object.fromEntries(await Promise.all(Object.entries(subs).map(async ([p, id]) => [p, (await deliveries(id)).sort((a, b) => a.attempt - b.attempt).map((d) => `${d.attempt}:${d.status}:${d.httpStatus}`)] as const)));
     const [first429, after429] = at('/faulty/429');
     process.stdout.write(`receiver faults: answers ${JSON.stringify(summary)}, delivery logs ${JSON.stringify(logs)}, 429 gap ${after429!.at - first429!.at} ms\n`);

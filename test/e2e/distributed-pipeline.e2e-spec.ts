@@ -18,7 +18,7 @@ import {
   type Observers,
   type Scenario,
 } from './helpers/cluster.js';
-import { verifyStandardWebhook } from './helpers/webhook-receiver.js';
+import { verifyStandardWebhook } from '../fixtures/webhook-receiver.js';
 
 /**
  * Distributed mode end to end: two ingest, two detector and two alert instances (separate processes, each service in
@@ -76,8 +76,8 @@ describe('distributed mode: 2 ingest × 2 detector × 2 alert instances', () => 
 
   it('signs every webhook so the receiver verifies it', () => {
     for (const [i, r] of obs.receivers.entries()) {
-      expect(r.received.length).toBeGreaterThan(0);
-      expect(r.received.filter((w) => !verifyStandardWebhook(obs.secrets[i]!, w)).map((w) => w.id)).toEqual([]);
+      expect(r.arrivals.length).toBeGreaterThan(0);
+      expect(r.arrivals.filter((w) => !verifyStandardWebhook(obs.secrets[i]!, w)).map((w) => w.id)).toEqual([]);
     }
   });
 

@@ -1,5 +1,3 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { jest } from '@jest/globals';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -15,54 +13,14 @@ import { WebhookDeliverer } from '@vigil/alert/webhooks/webhook-deliverer';
 import { WebhookDispatcher } from '@vigil/alert/webhooks/webhook-dispatcher';
 import type { WebhookJob } from '@vigil/alert/webhooks/webhook-job';
 import { WebhooksService } from '@vigil/alert/webhooks/webhooks.service';
+import { WebhookReceiver, type Reply } from '../fixtures/webhook-receiver.js';
 
 jest.setTimeout(30_000);
-
-/** A receiver answering each request to a path with the next scripted reply (the last one repeats). */
-interface Reply { status: number; headers?: Record<string, string>; delayMs?: number }
-interface Received { path: string; at: number; headers: IncomingMessage['headers']; body: string }
-
-class Receiver {
-  readonly received: Received[] = [];
-  private readonly scripts = new Map<string, Reply[]>();
-  private server!: Server;
-  url = '';
-
-  async start(): Promise<void> {
-    this.server = createServer((req: IncomingMessage, res: ServerResponse) => {
-      let body = '';
-      req.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => {
-        const path = req.url ?? '/';
-        this.received.push({ path, at: Date.now(), headers: req.headers, body });
-        const script = this.scripts.get(path) ?? [];
-        const reply = (script.length > 1 ? script.shift() : script[0]) ?? { status: 200 };
-        const send = () => {
-          if (!res.destroyed) res.writeHead(reply.status, reply.headers).end('{}');
-        };
-        if (reply.delayMs) setTimeout(send, reply.delayMs);
-        else send();
-      });
-    });
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-  script(path: string, replies: Reply[]): string {
-    this.scripts.set(path, replies);
-    return `${this.url}${path}`;
-  }
-  at(path: string): Received[] {
-    return this.received.filter((r) => r.path === path);
-  }
-  stop(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
-  }
-}
 
 describe('webhook deliveries through BullMQ on Redis', () => {
   const { redisUrl } = testEndpoints();
   const prefix = uniqueName('vigil_whk');
-  const receiver = new Receiver();
+  let receiver: WebhookReceiver;
   const retry = { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 200 };
   const admin: Principal = { keyId: 'k-admin', tenant: 'acme', role: 'admin', scopes: ['admin'] };
   let store: SqliteStore;
@@ -71,7 +29,7 @@ describe('webhook deliveries through BullMQ on Redis', () => {
   let service: WebhooksService;
 
   beforeAll(async () => {
-    await receiver.start();
+    receiver = await WebhookReceiver.start();
     store = new SqliteStore({ path: ':memory:' });
     await store.migrate();
     queue = new BullMqWorkQueue<WebhookJob>({ redisUrl, name: 'webhooks', retry, prefix });
@@ -90,7 +48,7 @@ describe('webhook deliveries through BullMQ on Redis', () => {
   afterAll(async () => {
     await queue?.close();
     await store?.close();
-    await receiver.stop();
+    await receiver?.close();
     const redis = new Redis(redisUrl);
     let cursor = '0';
     do {
@@ -102,7 +60,7 @@ describe('webhook deliveries through BullMQ on Redis', () => {
   });
 
   async function subscribe(path: string, replies: Reply[], o: Partial<WebhookSubscription> = {}): Promise<WebhookSubscription> {
-    const s = aWebhookSubscription({ url: receiver.script(path, replies), events: [], minSeverity: 'low', ...o });
+    const s = aWebhookSubscription({ url: receiver.sequence(path, replies), events: [], minSeverity: 'low', ...o });
     await store.webhooks.putSubscription(s);
     return s;
   }

@@ -11,7 +11,7 @@ import { TrafficPlan, type AttackClass, type AttackLabel, type GeneratedRecord }
 import { WebhookPayloadV1 } from '@vigil/contracts';
 import { connectAlerts, type AlertsConnection } from './alert-socket.js';
 import { spawnService, type Exit, type ServiceProcess } from './service-process.js';
-import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.js';
+import { WebhookReceiver } from '../../fixtures/webhook-receiver.js';
 
 /**
  * N instances of each distributed service (ingest, detector, alert) as child processes of this test, sharing one
@@ -442,14 +442,15 @@ export interface Observers {
 
 export async function observe(c: Cluster, answer?: (attemptOfId: number) => number): Promise<Observers> {
   const alerts = c.instances('alert');
-  const receivers = await Promise.all([startWebhookReceiver(answer), startWebhookReceiver(answer)]);
+  const receivers = await Promise.all([WebhookReceiver.start(), WebhookReceiver.start()]);
   const secrets: string[] = [];
   for (const [i, r] of receivers.entries()) {
+    const url = r.script('/hook', (attemptOfId) => ({ status: answer ? answer(attemptOfId) : 204 }));
     const base = alerts[i % alerts.length]!.url;
     const res = await fetch(`${base}/v1/webhooks`, {
       method: 'POST',
       headers: { authorization: `Bearer ${c.tokens.integrator}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ url: r.url, events: ['incident.opened'] }),
+      body: JSON.stringify({ url, events: ['incident.opened'] }),
     });
     if (res.status !== 201) throw new Error(`subscribing a webhook: ${res.status} ${await res.text()}`);
     secrets.push(((await res.json()) as { secret: string }).secret);
@@ -475,7 +476,7 @@ export function openedIds(o: Observers): { sockets: string[][]; webhooks: string
   return {
     sockets: o.sockets.map((s) => s.received.filter((r) => r.type === 'incident.opened').map((r) => r.incident!.id)),
     webhooks: o.receivers.map((r) =>
-      r.received.filter((w) => w.answered >= 200 && w.answered < 300).map((w) => WebhookPayloadV1.parse(JSON.parse(w.body)).data.incident.id),
+      r.arrivals.filter((w) => w.answered >= 200 && w.answered < 300).map((w) => WebhookPayloadV1.parse(JSON.parse(w.body)).data.incident.id),
     ),
   };
 }
@@ -489,7 +490,7 @@ export async function waitForAttackIncidents(o: Observers, labels: readonly Atta
         if (!s.received.some((r) => r.type === 'incident.opened' && r.incident?.entityType === l.entityType && r.incident.entity === l.entity)) out.push(`${l.id} on socket ${i}`);
       }
       for (const [i, r] of o.receivers.entries()) {
-        const seen = r.received.some((w) => {
+        const seen = r.arrivals.some((w) => {
           if (w.answered < 200 || w.answered >= 300) return false;
           const inc = WebhookPayloadV1.parse(JSON.parse(w.body)).data.incident;
           return inc.entityType === l.entityType && inc.entity === l.entity;
@@ -525,7 +526,7 @@ export function exactlyOnceReport(o: Observers, s: Scenario): Record<string, unk
   const perAttack = s.labels.map((l) => {
     const counts = [
       ...o.sockets.map((so) => so.received.filter((r) => r.type === 'incident.opened' && r.incident?.entityType === l.entityType && r.incident.entity === l.entity).length),
-      ...o.receivers.map((r) => r.received.filter((w) => w.answered >= 200 && w.answered < 300).map((w) => WebhookPayloadV1.parse(JSON.parse(w.body)).data.incident).filter((i) => i.entityType === l.entityType && i.entity === l.entity).length),
+      ...o.receivers.map((r) => r.arrivals.filter((w) => w.answered >= 200 && w.answered < 300).map((w) => WebhookPayloadV1.parse(JSON.parse(w.body)).data.incident).filter((i) => i.entityType === l.entityType && i.entity === l.entity).length),
     ];
     return `${l.class}: ${counts.join(',')}`;
   });
