@@ -265,24 +265,68 @@ export function evaluateClosedWindow(ctx: WindowCtx, cfg: DetectorsConfig, fired
   return out;
 }
 
+/** Per applicable baseline detector (same order as baselineDetectorsFor): its metric's value and the least value early firing looks at (+Infinity: never early). */
+export interface EarlyStep {
+  value(agg: WindowAggregate): number;
+  min: number;
+}
+
+/** The early-firing plan of an entity type under a config, aligned with baselineDetectorsFor(type, cfg). */
+export function earlyPlanFor(type: EntityType, cfg: DetectorsConfig): readonly EarlyStep[] {
+  let byType = plans.get(cfg);
+  if (!byType) plans.set(cfg, (byType = new Map()));
+  let plan = byType.get(type);
+  if (!plan) {
+    plan = baselineDetectorsFor(type, cfg).map((d) => ({
+      value: METRICS[d.metric].value,
+      min: d.settings(cfg).early && METRICS[d.metric].options.kind === 'count' ? (d.minObserved?.(cfg) ?? -Infinity) : Infinity,
+    }));
+    byType.set(type, plan);
+  }
+  return plan;
+}
+
+const plans = new WeakMap<DetectorsConfig, Map<EntityType, readonly EarlyStep[]>>();
+
+/** Whether any detector of the plan would look at the partial window now (else evaluatePartialWindow finds nothing). */
+export function earlyDue(plan: readonly EarlyStep[], agg: WindowAggregate, skipUpTo: readonly number[]): boolean {
+  for (let i = 0; i < plan.length; i++) {
+    const p = plan[i]!;
+    if (p.min === Infinity) continue;
+    const v = p.value(agg);
+    if (v >= p.min && v > (skipUpTo[i] as number)) return true;
+  }
+  return false;
+}
+
 /**
  * Early firing on a partial window: a count that already exceeds the full window's upper bound can only grow.
- * `upperCache` keeps each detector's full-window upper bound so later events compare against a number.
+ * `skipUpTo` (one slot per applicable detector, −Infinity at window open) keeps each detector's full-window upper
+ * bound so later events compare against a number; +Infinity once the detector fired for the window.
  */
-export function evaluatePartialWindow(ctx: WindowCtx, cfg: DetectorsConfig, alreadyFired: ReadonlySet<string> | null, cache: { upperCache: Map<string, number> | null }): Finding[] {
+export function evaluatePartialWindow(ctx: WindowCtx, cfg: DetectorsConfig, alreadyFired: ReadonlySet<string> | null, skipUpTo: number[]): Finding[] {
   let out: Finding[] | null = null;
-  for (const d of baselineDetectorsFor(ctx.entityType, cfg)) {
+  const list = baselineDetectorsFor(ctx.entityType, cfg);
+  const plan = earlyPlanFor(ctx.entityType, cfg);
+  for (let i = 0; i < list.length; i++) {
+    const d = list[i]!;
+    const p = plan[i]!;
+    if (p.min === Infinity) continue;
+    const observed = p.value(ctx.agg);
+    if (observed < p.min || observed <= (skipUpTo[i] as number)) continue;
+    if (alreadyFired?.has(d.name)) {
+      skipUpTo[i] = Infinity;
+      continue;
+    }
     const s = d.settings(cfg);
-    if (!s.early || alreadyFired?.has(d.name) || METRICS[d.metric].options.kind !== 'count') continue;
-    const observed = METRICS[d.metric].value(ctx.agg);
-    if (d.minObserved && observed < d.minObserved(cfg)) continue;
-    const cached = cache.upperCache?.get(d.name);
-    if (cached !== undefined && observed <= cached) continue;
     if (!d.gate(ctx, cfg) || !hasHistory(ctx, d, s)) continue;
     const elapsed = Math.min(1, Math.max(1e-3, (ctx.agg.lastTs - ctx.windowStart + 1) / ctx.windowMs));
     const decision = ctx.state.baseline(d.metric).evaluatePartial(observed, elapsed, ctx.windowStart, peerPrior(ctx, d, s));
-    (cache.upperCache ??= new Map()).set(d.name, decision.evaluation.upper);
-    if (decision.fire && decision.evaluation.score >= s.minScore && (!d.confirm || d.confirm(ctx, decision.evaluation, cfg))) (out ??= []).push(finding(d, ctx, observed, decision.evaluation, true));
+    skipUpTo[i] = decision.evaluation.upper;
+    if (decision.fire && decision.evaluation.score >= s.minScore && (!d.confirm || d.confirm(ctx, decision.evaluation, cfg))) {
+      (out ??= []).push(finding(d, ctx, observed, decision.evaluation, true));
+      skipUpTo[i] = Infinity; // fired: the engine records it in the window's fired set
+    }
   }
   return out ?? NO_FINDINGS;
 }
@@ -359,7 +403,30 @@ export interface EventHit {
 }
 
 export interface CompiledEventRules {
-  check(e: WindowEvent & { tenant: string; apiVersion: string; tls: string; query: string }): EventHit[];
+  /** The event's hits (a shared empty array when none). */
+  check(e: WindowEvent & { tenant: string; apiVersion: string; tls: string; query: string }): readonly EventHit[];
+}
+
+const NO_HITS: readonly EventHit[] = Object.freeze([]);
+
+/** A small memo of a pure function of a string (gateways send a handful of distinct TLS and version strings). */
+function memo<T>(fn: (s: string) => T, max = 256): (s: string) => T {
+  const m = new Map<string, T>();
+  return (s) => {
+    const hit = m.get(s);
+    if (hit !== undefined || m.has(s)) return hit as T;
+    const v = fn(s);
+    if (m.size >= max) m.clear();
+    m.set(s, v);
+    return v;
+  };
+}
+
+/** Whom a per-event rule blames: the token on that IP, or the IP. */
+function whoOf(e: Pick<WindowEvent, 'tokenId' | 'clientIp'>): { entityType: EntityType; entity: string; label: string } {
+  return e.tokenId
+    ? { entityType: 'token_ip', entity: tokenIpEntity(e.tokenId, e.clientIp), label: `token ${maskToken(e.tokenId)} from IP ${e.clientIp}` }
+    : { entityType: 'ip', entity: e.clientIp, label: `IP ${e.clientIp}` };
 }
 
 function tlsVersion(tls: string): number | null {
@@ -394,13 +461,15 @@ export function compileEventRules(cfg: DetectorsConfig): CompiledEventRules {
   const deprecated = new Set(cfg.deprecatedApi.versions.map((v) => v.toLowerCase()));
   const allowlists = new Map<string, Range[]>(Object.entries(cfg.tokenAllowlist.allowlists).map(([t, list]) => [t, parseAllowlist(list)]));
   const minTls = Number(cfg.insecureTransport.minTlsVersion);
+  const isDeprecated = memo((v) => deprecated.has(v.toLowerCase()));
+  const tlsOf = memo(tlsVersion);
   return {
     check(e) {
-      const hits: EventHit[] = [];
+      let hits: EventHit[] | null = null;
       if (cfg.injection.enabled) {
         const m = detectInjection(e.path, e.query, cfg.injection.kinds);
         if (m) {
-          hits.push({
+          (hits ??= []).push({
             detector: 'injection',
             metric: `injection_${m.kind}`,
             entityType: 'ip',
@@ -412,37 +481,36 @@ export function compileEventRules(cfg: DetectorsConfig): CompiledEventRules {
           });
         }
       }
-      const who: { entityType: EntityType; entity: string; label: string } = e.tokenId
-        ? { entityType: 'token_ip', entity: tokenIpEntity(e.tokenId, e.clientIp), label: `token ${maskToken(e.tokenId)} from IP ${e.clientIp}` }
-        : { entityType: 'ip', entity: e.clientIp, label: `IP ${e.clientIp}` };
-      if (cfg.deprecatedApi.enabled && e.apiVersion && deprecated.has(e.apiVersion.toLowerCase())) {
-        hits.push({
+      if (cfg.deprecatedApi.enabled && e.apiVersion && isDeprecated(e.apiVersion)) {
+        const w = whoOf(e);
+        (hits ??= []).push({
           detector: 'deprecated-api',
           metric: 'deprecated_version',
-          ...who,
+          ...w,
           score: cfg.deprecatedApi.score,
-          explain: (n, w) => `${who.label} called deprecated API version ${e.apiVersion} ${fmtCount(n)} time${n === 1 ? '' : 's'} in ${fmtDuration(w)} (e.g. ${e.method} ${e.route || e.path}); ask its owner to migrate`,
+          explain: (n, win) => `${w.label} called deprecated API version ${e.apiVersion} ${fmtCount(n)} time${n === 1 ? '' : 's'} in ${fmtDuration(win)} (e.g. ${e.method} ${e.route || e.path}); ask its owner to migrate`,
         });
       }
       if (cfg.insecureTransport.enabled) {
-        const v = e.tls ? tlsVersion(e.tls) : null;
+        const v = e.tls ? tlsOf(e.tls) : null;
         const plain = !e.tls && !cfg.insecureTransport.allowPlainHttp && !cfg.insecureTransport.ignoreUnknown;
         const weak = v !== null && v < minTls;
         if (plain || weak) {
-          hits.push({
+          const w = whoOf(e);
+          (hits ??= []).push({
             detector: 'insecure-transport',
             metric: plain ? 'plain_http' : 'weak_tls',
-            ...who,
+            ...w,
             score: cfg.insecureTransport.score,
-            explain: (n, w) =>
-              `${who.label} made ${fmtCount(n)} request${n === 1 ? '' : 's'} ${plain ? 'over plain HTTP' : `over ${e.tls}, below TLS ${cfg.insecureTransport.minTlsVersion}`} in ${fmtDuration(w)}; credentials may be exposed in transit`,
+            explain: (n, win) =>
+              `${w.label} made ${fmtCount(n)} request${n === 1 ? '' : 's'} ${plain ? 'over plain HTTP' : `over ${e.tls}, below TLS ${cfg.insecureTransport.minTlsVersion}`} in ${fmtDuration(win)}; credentials may be exposed in transit`,
           });
         }
       }
       if (cfg.tokenAllowlist.enabled && e.tokenId) {
         const ranges = allowlists.get(e.tokenId);
         if (ranges && !allowed(e.clientIp, ranges)) {
-          hits.push({
+          (hits ??= []).push({
             detector: 'token-allowlist',
             metric: 'outside_allowlist',
             entityType: 'token_ip',
@@ -453,7 +521,7 @@ export function compileEventRules(cfg: DetectorsConfig): CompiledEventRules {
           });
         }
       }
-      return hits;
+      return hits ?? NO_HITS;
     },
   };
 }

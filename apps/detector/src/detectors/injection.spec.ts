@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { detectInjection } from './injection.js';
+import { detectInjection, matchSignatures } from './injection.js';
 
 describe(detectInjection.name, () => {
   it.each([
@@ -51,5 +51,33 @@ describe(detectInjection.name, () => {
 
   it('checks only the kinds it is given', () => {
     expect(detectInjection('/x', "id=1' OR '1'='1", ['xss'])).toBeNull();
+  });
+
+  it('agrees with the signatures alone on generated probes and look-alikes (the pre-filter only skips clean input)', () => {
+    const parts = [
+      "'", '"', ';', '(', ')', '<', '>', '%', '%27', '%2e', '%2F', '%253C', '%7C', '|', '||', '&', '&&', '`', '$', '$(', '..', '/', '\\', '=', ' ', '+', '\t',
+      'or', 'OR', 'and', '1', 'a', 'x', 'union', 'UNION', 'select', 'SeLeCt', 'all', '/**/', 'drop', 'table', 'delete', 'from', 'sleep', 'waitfor', 'delay',
+      '--', '#', '/*', 'information_schema', 'xp_cmdshell', 'script', 'img', 'svg', 'src', 'onerror', 'onload', 'OnFocus', 'javascript', ':', 'document', '.cookie',
+      'etc', '/etc/', 'passwd', 'win', '.ini', 'boot', '%c0%ae', '%uff0e', 'cat', 'ls', 'id', 'whoami', 'curl', 'ping', 'v1', 'orders',
+    ];
+    let seed = 12345;
+    const random = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const make = (): string => Array.from({ length: 1 + Math.floor(random() * 8) }, () => parts[Math.floor(random() * parts.length)]!).join('');
+    let flagged = 0;
+    let clean = 0;
+    for (let i = 0; i < 5_000; i++) {
+      const path = `/${make()}`;
+      const query = random() < 0.3 ? '' : make();
+      const expected = matchSignatures(path, query);
+      expect(detectInjection(path, query)).toEqual(expected);
+      if (expected) flagged++;
+      else clean++;
+    }
+    // both outcomes well represented, so the comparison means something
+    expect(flagged).toBeGreaterThan(500);
+    expect(clean).toBeGreaterThan(500);
   });
 });

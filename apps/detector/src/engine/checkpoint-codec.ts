@@ -1,7 +1,7 @@
 import { PopulationBaseline } from '../detection/baseline.js';
 import type { DetectionEngine } from './detection-engine.js';
 import type { MetricName } from './metrics-catalog.js';
-import type { PartitionState } from './partition-state.js';
+import { offsetNumber, type PartitionState } from './partition-state.js';
 import type { FeedbackJson } from '../feedback/feedback-registry.js';
 
 /**
@@ -86,7 +86,7 @@ export function decodeCheckpoint(engine: DetectionEngine, bytes: Uint8Array): { 
   state.lastProcessed = header.lastProcessed === null ? null : BigInt(header.lastProcessed);
   state.replayUntil = state.lastProcessed;
   for (const [ws, ids] of header.fired) state.firedIds.set(ws, new Set(ids));
-  for (const [p, o, seq] of header.highwater) state.highwater.set(p, { offset: BigInt(o), seq });
+  for (const [p, o, seq] of header.highwater) state.highwater.set(p, { offset: offsetNumber(o), seq });
   for (const [k, b64] of header.population) {
     const raw = Buffer.from(b64, 'base64');
     state.population.set(k, new PopulationBaseline(undefined, new Float64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength))));

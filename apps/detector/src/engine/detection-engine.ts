@@ -4,13 +4,13 @@ import type { Evaluation, PopulationBaseline } from '../detection/baseline.js';
 import { severityFromScore } from '../detection/calibration.js';
 import { endpointOf, TRACK_FAIL_IPS, TRACK_IPS, TRACK_LATENCY, TRACK_LOCATIONS, TRACK_PATHS, TRACK_TOPS, WindowAggregate, windowStartOf, type WindowAggJson } from '../detection/window.js';
 import type { DetectorsConfig } from '../detectors/detector-config.js';
-import { compileEventRules, evaluateClosedWindow, evaluatePartialWindow, type CompiledEventRules, type EventHit, type Finding, type WindowCtx } from '../detectors/detectors.js';
+import { baselineDetectorsFor, compileEventRules, earlyDue, earlyPlanFor, evaluateClosedWindow, evaluatePartialWindow, type CompiledEventRules, type EarlyStep, type EventHit, type Finding, type WindowCtx } from '../detectors/detectors.js';
 import { tokenIpEntity } from '../detectors/explain.js';
 import { DEFAULT_FEEDBACK_OPTIONS, FeedbackRegistry, type FeedbackOptions } from '../feedback/feedback-registry.js';
 import { metricOfDetector } from '../feedback/feedback-registry.js';
 import { EntityState } from './entity-state.js';
 import { ENTITY_METRICS, METRICS, type MetricName } from './metrics-catalog.js';
-import { EntityBudget, entityKey, PartitionState, typeOfKey, type OpenWindow } from './partition-state.js';
+import { EntityBudget, entityKey, offsetNumber, PartitionState, TYPE_INDEX, typeOfKey, type HotEntity, type OpenWindow } from './partition-state.js';
 
 export interface EngineOptions {
   windowMs: number;
@@ -86,10 +86,13 @@ export class DetectionEngine {
   private readonly windowPool: OpenWindow[] = [];
   /** One evaluation context, refilled per call (detectors never keep it). */
   private readonly ctxBox = new EvalCtx();
+  /** Early-firing plan per entity type (by TYPE_INDEX). */
+  private readonly earlyPlans: readonly (readonly EarlyStep[])[];
 
   constructor(readonly options: EngineOptions) {
     this.budget = new EntityBudget(options.maxEntities);
     this.rules = compileEventRules(options.detectors);
+    this.earlyPlans = (['ip', 'token', 'endpoint', 'token_ip', 'tenant'] as const).map((t) => earlyPlanFor(t, options.detectors));
     this.feedback = new FeedbackRegistry(options.windowMs, { ...DEFAULT_FEEDBACK_OPTIONS, ...options.feedback });
   }
 
@@ -116,11 +119,14 @@ export class DetectionEngine {
     const partials: PartialOut[] = [];
     const groups = new Map<string, PartialGroup>();
     let group: PartialGroup | undefined;
-    let lastOffset: bigint | null = null;
+    let lastOffset: string | null = null;
+    const replayUntil = state.replayUntil === null ? -1 : offsetNumber(state.replayUntil);
+    // the tenant's hot IPs (events of a partition are mostly of one tenant)
+    let ipsTenant: string | null = null;
+    let ips: Map<string, HotEntity> | undefined;
     for (const { offset, event: e } of inputs) {
-      const off = BigInt(offset);
-      lastOffset = off;
-      state.lastProcessed = off;
+      const off = offsetNumber(offset);
+      lastOffset = offset;
       state.watermark.observe(e.ts);
       const ws = windowStartOf(e.ts, windowMs);
       if (ws + windowMs <= state.closedThrough) {
@@ -128,26 +134,40 @@ export class DetectionEngine {
         continue;
       }
       state.eventsSinceCheckpoint += 1;
-      const w = this.openWindow(state, e.tenant, 'ip', e.clientIp, ws, off);
+      if (e.tenant !== ipsTenant) {
+        ipsTenant = e.tenant;
+        ips = state.hotEntitiesOf(e.tenant, 'ip');
+      }
+      const h = ips!.get(e.clientIp);
+      const cur = h?.cur;
+      const w = cur && cur.windowStart === ws ? cur : this.openWindow(state, h, e.tenant, 'ip', e.clientIp, ws, off);
       w.agg.add(e);
       this.early(state, w, anomalies);
-      for (const hit of this.rules.check(e)) {
-        const a = this.ruleAnomaly(state, hit, e, ws);
+      const hits = this.rules.check(e);
+      for (let i = 0; i < hits.length; i++) {
+        const a = this.ruleAnomaly(state, hits[i]!, e, ws);
         if (a) anomalies.push(a);
       }
-      if (state.replayUntil !== null && off <= state.replayUntil) continue;
+      if (off <= replayUntil) continue;
       if (!group || group.ws !== ws || group.tenant !== e.tenant) {
         const gk = `${e.tenant}|${ws}`;
         group = groups.get(gk);
         if (!group) groups.set(gk, (group = { tenant: e.tenant, ws, endpoint: new Map(), tenantWide: undefined, token: new Map(), token_ip: new Map() }));
       }
-      this.partialFor(group, partials, 'endpoint', endpointOf(e)).agg.add(e);
+      this.endpointPartial(group, partials, e).agg.add(e);
       (group.tenantWide ??= this.newPartial(partials, e.tenant, ws, 'tenant', e.tenant)).agg.add(e);
       if (e.tokenId) {
-        this.partialFor(group, partials, 'token', e.tokenId).agg.add(e);
-        this.partialFor(group, partials, 'token_ip', tokenIpEntity(e.tokenId, e.clientIp)).agg.add(e);
+        let tp = group.token.get(e.tokenId);
+        if (!tp) group.token.set(e.tokenId, (tp = this.newPartial(partials, group.tenant, ws, 'token', e.tokenId)));
+        tp.agg.add(e);
+        let byIp = group.token_ip.get(e.tokenId);
+        if (!byIp) group.token_ip.set(e.tokenId, (byIp = new Map()));
+        let tip = byIp.get(e.clientIp);
+        if (!tip) byIp.set(e.clientIp, (tip = this.newPartial(partials, group.tenant, ws, 'token_ip', tokenIpEntity(e.tokenId, e.clientIp))));
+        tip.agg.add(e);
       }
     }
+    if (lastOffset !== null) state.lastProcessed = BigInt(lastOffset);
     anomalies.push(...this.closeWindows(state));
     const out: RekeyedPartial[] = [];
     if (lastOffset !== null) {
@@ -159,7 +179,7 @@ export class DetectionEngine {
           entityType: p.entityType,
           entity: p.entity,
           windowStart: p.agg.windowStart,
-          source: { partition: state.partition, lastOffset: lastOffset.toString(), seq: seq++ },
+          source: { partition: state.partition, lastOffset, seq: seq++ },
           // the live aggregate: in-process it is merged as is; on the bus JSON.stringify writes its toJSON() wire form
           agg: p.agg,
         });
@@ -175,13 +195,23 @@ export class DetectionEngine {
   processPartials(state: PartitionState, inputs: readonly OffsetPartial[]): Anomaly[] {
     const { windowMs } = this.options;
     const anomalies: Anomaly[] = [];
+    let lastOffset: string | null = null;
+    // a source batch's partials share its last offset: parsed once
+    let srcText: string | null = null;
+    let src = 0;
     for (const { offset, partial: p } of inputs) {
-      const off = BigInt(offset);
-      state.lastProcessed = off;
-      const src = BigInt(p.source.lastOffset);
+      const off = offsetNumber(offset);
+      lastOffset = offset;
+      if (p.source.lastOffset !== srcText) {
+        srcText = p.source.lastOffset;
+        src = offsetNumber(srcText);
+      }
       const hw = state.highwater.get(p.source.partition);
       if (hw && (src < hw.offset || (src === hw.offset && p.source.seq <= hw.seq))) continue; // a replayed duplicate
-      state.highwater.set(p.source.partition, { offset: src, seq: p.source.seq });
+      if (hw) {
+        hw.offset = src;
+        hw.seq = p.source.seq;
+      } else state.highwater.set(p.source.partition, { offset: src, seq: p.source.seq });
       const live = p.agg instanceof WindowAggregate;
       const agg = live ? (p.agg as WindowAggregate) : WindowAggregate.fromJSON(p.agg as WindowAggJson);
       if (agg.windowMs !== windowMs || agg.windowStart !== p.windowStart) continue; // a partial from a differently configured instance
@@ -192,11 +222,14 @@ export class DetectionEngine {
         continue;
       }
       state.eventsSinceCheckpoint += agg.requests;
-      const w = this.openWindow(state, p.tenant, p.entityType, p.entity, p.windowStart, off);
+      const h = state.hotEntity(p.tenant, p.entityType, p.entity);
+      const cur = h?.cur;
+      const w = cur && cur.windowStart === p.windowStart ? cur : this.openWindow(state, h, p.tenant, p.entityType, p.entity, p.windowStart, off);
       w.agg.merge(agg);
       if (live) this.aggPool.push(agg);
       this.early(state, w, anomalies);
     }
+    if (lastOffset !== null) state.lastProcessed = BigInt(lastOffset);
     anomalies.push(...this.closeWindows(state));
     return anomalies;
   }
@@ -216,10 +249,19 @@ export class DetectionEngine {
     return { ...b.evaluate(observed, windowStart, state.population.get(`${tenant}|${type}|${metric}`)), windows: b.windows };
   }
 
-  private partialFor(g: PartialGroup, out: PartialOut[], type: 'endpoint' | 'token' | 'token_ip', entity: string): PartialOut {
-    const byEntity = g[type];
-    let p = byEntity.get(entity);
-    if (!p) byEntity.set(entity, (p = this.newPartial(out, g.tenant, g.ws, type, entity)));
+  /** The group's endpoint partial for the event (by route, then method: no endpoint string built per event). */
+  private endpointPartial(g: PartialGroup, out: PartialOut[], e: AccessEvent): PartialOut {
+    const r = e.route || e.path;
+    let byMethod = g.endpoint.get(r);
+    if (!byMethod) g.endpoint.set(r, (byMethod = new Map()));
+    let p = byMethod.get(e.method);
+    if (!p) {
+      // another spelling of the same method ("get" / "GET") is the same endpoint entity
+      const entity = endpointOf(e);
+      for (const q of byMethod.values()) if (q.entity === entity) p = q;
+      p ??= this.newPartial(out, g.tenant, g.ws, 'endpoint', entity);
+      byMethod.set(e.method, p);
+    }
     return p;
   }
 
@@ -236,42 +278,61 @@ export class DetectionEngine {
     return agg;
   }
 
-  private openWindow(state: PartitionState, tenant: string, entityType: EntityType, entity: string, ws: number, off: bigint): OpenWindow {
-    let windows = state.open.get(ws);
-    if (!windows) state.open.set(ws, (windows = new Map()));
-    const key = entityKey(tenant, entityType, entity);
-    let w = windows.get(key);
-    if (!w) {
-      state.acquire(key, entityType, ws);
-      const agg = this.newAgg(ws, WINDOW_TRACKS[entityType]);
-      w = this.windowPool.pop();
-      if (w) {
-        w.key = key;
-        w.tenant = tenant;
-        w.entityType = entityType;
-        w.entity = entity;
-        w.windowStart = ws;
-        w.agg = agg;
-        w.firstOffset = off;
-        w.fired = null;
-        w.upperCache = null;
-        w.held = undefined;
-      } else {
-        w = { key, tenant, entityType, entity, windowStart: ws, agg, firstOffset: off, fired: null, upperCache: null };
+  /**
+   * The entity's open window starting at `ws` when it is not the one its last event went to: another open one
+   * (made current), or a new one (the entity made hot first when it had none).
+   */
+  private openWindow(state: PartitionState, hot: HotEntity | undefined, tenant: string, entityType: EntityType, entity: string, ws: number, off: number): OpenWindow {
+    let h = hot;
+    if (h) {
+      const others = h.others;
+      for (let i = 0; i < others.length; i++) {
+        const o = others[i]!;
+        if (o.windowStart !== ws) continue;
+        if (h.cur) others[i] = h.cur;
+        else others.splice(i, 1);
+        h.cur = o;
+        return o;
       }
-      windows.set(key, w);
+    } else {
+      h = state.makeHot(tenant, entityType, entity, ws);
     }
+    const agg = this.newAgg(ws, WINDOW_TRACKS[entityType]);
+    const slots = baselineDetectorsFor(entityType, this.options.detectors).length;
+    let w = this.windowPool.pop();
+    if (w) {
+      w.key = h.key;
+      w.tenant = tenant;
+      w.entityType = entityType;
+      w.entity = entity;
+      w.windowStart = ws;
+      w.agg = agg;
+      w.firstOffset = off;
+      w.fired = null;
+      w.skipUpTo.length = slots;
+      w.skipUpTo.fill(-Infinity);
+      w.held = undefined;
+      w.hot = h;
+    } else {
+      w = { key: h.key, tenant, entityType, entity, windowStart: ws, agg, firstOffset: off, fired: null, skipUpTo: new Array<number>(slots).fill(-Infinity), hot: h };
+    }
+    if (h.cur) h.others.push(h.cur);
+    h.cur = w;
+    h.openWindows += 1;
+    let list = state.open.get(ws);
+    if (!list) state.open.set(ws, (list = []));
+    list.push(w);
     return w;
   }
 
   private ctx(state: PartitionState, w: OpenWindow): WindowCtx {
-    const es = state.hotState(w.key);
-    if (!es) throw new Error(`entity ${w.key} has an open window but no state`);
-    return this.ctxBox.fill(state, w, es, this.options.windowMs);
+    return this.ctxBox.fill(state, w, w.hot.state, this.options.windowMs);
   }
 
+  /** Early firing, evaluated only when some detector's metric passed what it skips (most events pass none). */
   private early(state: PartitionState, w: OpenWindow, out: Anomaly[]): void {
-    const findings = evaluatePartialWindow(this.ctx(state, w), this.options.detectors, w.fired, w);
+    if (!earlyDue(this.earlyPlans[TYPE_INDEX[w.entityType]]!, w.agg, w.skipUpTo)) return;
+    const findings = evaluatePartialWindow(this.ctx(state, w), this.options.detectors, w.fired, w.skipUpTo);
     if (findings.length) out.push(...this.emit(state, w, findings, w.agg.lastTs));
   }
 
@@ -367,17 +428,22 @@ export class DetectionEngine {
   private closeWindows(state: PartitionState): Anomaly[] {
     const { windowMs } = this.options;
     const wm = state.watermark.value;
-    const due = [...state.open.keys()].filter((ws) => ws + windowMs <= wm).sort((a, b) => a - b);
+    let due: number[] | null = null;
+    for (const ws of state.open.keys()) if (ws + windowMs <= wm) (due ??= []).push(ws);
     const anomalies: Anomaly[] = [];
+    if (!due) return anomalies;
+    if (due.length > 1) due.sort((a, b) => a - b);
     for (const ws of due) {
       const windows = state.open.get(ws)!;
-      for (const w of windows.values()) {
+      for (const w of windows) {
         const ctx = this.ctx(state, w);
+        const es = ctx.state;
         const findings = evaluateClosedWindow(ctx, this.options.detectors, w.fired);
         if (findings.length) anomalies.push(...this.emit(state, w, findings, ws + windowMs));
         for (const m of ENTITY_METRICS[w.entityType]) {
-          const value = METRICS[m].value(w.agg);
-          if (METRICS[m].lazy && value === 0 && !ctx.state.peek(m)) continue;
+          const spec = METRICS[m];
+          const value = spec.value(w.agg);
+          if (spec.lazy && value === 0 && !es.peek(m)) continue;
           if (this.feedback.excludes(w.key, ws, m)) {
             this.updatesDropped += 1;
             continue;
@@ -386,11 +452,11 @@ export class DetectionEngine {
             state.pending.push({ key: w.key, metric: m, value, windowStart: ws });
             continue;
           }
-          ctx.state.baseline(m).update(value, ws, state.populationFor(w.tenant, w.entityType, m));
+          es.baseline(m).update(value, ws, state.populationFor(w.tenant, w.entityType, m));
         }
-        ctx.state.activeWindows += 1;
-        ctx.state.lastSeen = Math.max(ctx.state.lastSeen, ws);
-        state.release(w.key);
+        es.activeWindows += 1;
+        es.lastSeen = Math.max(es.lastSeen, ws);
+        state.closeWindowOf(w.hot, w);
         this.aggPool.push(w.agg);
         this.windowPool.push(w);
       }
@@ -398,11 +464,9 @@ export class DetectionEngine {
       state.firedIds.delete(ws);
       state.closedThrough = Math.max(state.closedThrough, ws + windowMs);
     }
-    if (due.length) {
-      this.applyHeldUpdates(state);
-      this.feedback.prune(wm);
-      state.evict(this.options.idleTtlMs);
-    }
+    this.applyHeldUpdates(state);
+    this.feedback.prune(wm);
+    state.evict(this.options.idleTtlMs);
     return anomalies;
   }
 
@@ -437,10 +501,12 @@ interface PartialOut {
 interface PartialGroup {
   tenant: string;
   ws: number;
-  endpoint: Map<string, PartialOut>;
+  /** route (or path) → method as sent → partial */
+  endpoint: Map<string, Map<string, PartialOut>>;
   tenantWide: PartialOut | undefined;
   token: Map<string, PartialOut>;
-  token_ip: Map<string, PartialOut>;
+  /** token → IP → partial */
+  token_ip: Map<string, Map<string, PartialOut>>;
 }
 
 /** The evaluation context as one reusable object (no closure per call). */
@@ -467,7 +533,7 @@ class EvalCtx implements WindowCtx {
   }
 
   population(metric: MetricName): PopulationBaseline | undefined {
-    return this.part.population.get(`${this.tenant}|${this.entityType}|${metric}`);
+    return this.part.populationOf(this.tenant, this.entityType, metric);
   }
 }
 

@@ -45,11 +45,13 @@ export class EntityState {
   constructor(
     readonly type: EntityType,
     windowStart: number,
+    /** False: no baselines yet (decode fills them in). */
+    fresh = true,
   ) {
     this.firstSeen = windowStart;
     this.lastSeen = windowStart;
     this.known = type === 'token' ? { ipHashes: [], asns: [], countries: [], roaming: false } : null;
-    for (const m of ENTITY_METRICS[type]) if (!METRICS[m].lazy) this.baselines.set(m, new EntityBaseline(METRICS[m].options));
+    if (fresh) for (const m of ENTITY_METRICS[type]) if (!METRICS[m].lazy) this.baselines.set(m, new EntityBaseline(METRICS[m].options));
   }
 
   /** The baseline of a metric; a lazy one is created (and backfilled with zero windows) on demand. */
@@ -111,8 +113,7 @@ export class EntityState {
 
   static decode(type: EntityType, bytes: Uint8Array): EntityState {
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const s = new EntityState(type, dv.getFloat64(0, true));
-    s.baselines.clear();
+    const s = new EntityState(type, dv.getFloat64(0, true), false);
     s.lastSeen = dv.getFloat64(8, true);
     s.activeWindows = dv.getUint32(16, true);
     const mask = dv.getUint16(20, true);

@@ -37,3 +37,14 @@ export const ENTITY_METRICS: Record<EntityType, readonly MetricName[]> = {
   token_ip: ['requests'],
   tenant: ['requests', 'auth_failures'],
 };
+
+/** Metrics as small integers (index into per-metric tables; fewer than 8). */
+export const METRIC_INDEX: Readonly<Record<MetricName, number>> = {
+  requests: 0,
+  auth_failures: 1,
+  distinct_paths: 2,
+  distinct_ips: 3,
+  bytes_out: 4,
+  errors_5xx: 5,
+  latency_p95: 6,
+};

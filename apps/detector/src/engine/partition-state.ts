@@ -2,7 +2,7 @@ import type { EntityType } from '@vigil/contracts';
 import { PopulationBaseline } from '../detection/baseline.js';
 import { Watermark, type WindowAggregate } from '../detection/window.js';
 import { EntityState } from './entity-state.js';
-import type { MetricName } from './metrics-catalog.js';
+import { METRIC_INDEX, type MetricName } from './metrics-catalog.js';
 import { SlabPool } from './slab-pool.js';
 
 /** One entity's open window on this partition. */
@@ -14,13 +14,44 @@ export interface OpenWindow {
   windowStart: number;
   agg: WindowAggregate;
   /** First offset (of the consumed topic) folded into this window: replay starts here after a restore. */
-  firstOffset: bigint;
+  firstOffset: number;
   /** Detectors that already fired for this window (early), so it fires once per detector + entity + window (made on the first). */
   fired: Set<string> | null;
-  /** Full-window upper bounds computed by early evaluation, per detector (made on the first evaluation). */
-  upperCache: Map<string, number> | null;
+  /**
+   * Early firing, per applicable baseline detector of the entity type (see evaluatePartialWindow): the detector
+   * is skipped while its metric is at or below this (its full-window upper bound once computed; +Infinity once fired).
+   */
+  skipUpTo: number[];
   /** Metrics judged anomalous in this window (a detector fired on them): their baseline update is held back. */
   held?: Set<MetricName>;
+  /** The entity this window belongs to (while open). */
+  hot: HotEntity;
+}
+
+/**
+ * An entity with at least one open window: its decoded state and its open windows — the one the last event went to
+ * (`cur`: most events land in the same window as the previous one of the entity, found without any key or map) and
+ * the others (overlapping windows around a window boundary, late ones; few).
+ */
+export interface HotEntity {
+  key: string;
+  tenant: string;
+  type: EntityType;
+  entity: string;
+  state: EntityState;
+  openWindows: number;
+  cur: OpenWindow | null;
+  others: OpenWindow[];
+}
+
+/** Entity types as small integers (index into per-type tables). */
+export const TYPE_INDEX: Readonly<Record<EntityType, number>> = { ip: 0, token: 1, endpoint: 2, token_ip: 3, tenant: 4 };
+
+/** Offsets are compared as numbers: exact below 2^53 (a partition would need 9e15 records to get there). */
+export function offsetNumber(offset: string | bigint): number {
+  const n = Number(offset);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`offset ${String(offset)} is not an integer below 2^53`);
+  return n;
 }
 
 /**
@@ -72,18 +103,23 @@ export class PartitionState {
   private readonly entities = new Map<string, number>();
   private readonly pool = new SlabPool();
   /** Entities with at least one open window, decoded; moved to `warm` when their last window closes. */
-  readonly hot = new Map<string, { state: EntityState; openWindows: number }>();
+  readonly hot = new Map<string, HotEntity>();
+  /** The same hot entities, per entity type, tenant and entity (no key built per event). */
+  private readonly hotIndex: Map<string, Map<string, HotEntity>>[] = [new Map(), new Map(), new Map(), new Map(), new Map()];
+  /** Population baselines found so far, per tenant: [type index × 8 + metric index] (no key built per lookup). */
+  private readonly popCache = new Map<string, (PopulationBaseline | undefined)[]>();
   /**
    * Idle entities still decoded, least recently closed first; the oldest are packed into `entities` when the
    * engine holds more than `budget.maxWarm` of them. Every warm entity is more recent than every packed one.
    */
   private readonly warm = new Map<string, EntityState>();
   readonly population = new Map<string, PopulationBaseline>();
-  readonly open = new Map<number, Map<string, OpenWindow>>();
+  /** Open windows by window start, in opening order. */
+  readonly open = new Map<number, OpenWindow[]>();
   /** Anomaly ids emitted for windows that are still open (restored from checkpoints so a replay re-emits none). */
   readonly firedIds = new Map<number, Set<string>>();
   /** Re-keyed input: per source partition, the last (offset, seq) applied. */
-  readonly highwater = new Map<number, { offset: bigint; seq: number }>();
+  readonly highwater = new Map<number, { offset: number; seq: number }>();
   /** Held-back baseline updates of closed windows, oldest first. */
   pending: PendingUpdate[] = [];
   readonly watermark: Watermark;
@@ -111,20 +147,79 @@ export class PartitionState {
     return this.entities.size + this.warm.size + this.hot.size;
   }
 
-  populationFor(tenant: string, type: EntityType, metric: string): PopulationBaseline {
+  populationFor(tenant: string, type: EntityType, metric: MetricName): PopulationBaseline {
+    const slots = this.popSlots(tenant);
+    const i = TYPE_INDEX[type] * 8 + METRIC_INDEX[metric];
+    let p = slots[i];
+    if (p) return p;
     const k = `${tenant}|${type}|${metric}`;
-    let p = this.population.get(k);
+    p = this.population.get(k);
     if (!p) this.population.set(k, (p = new PopulationBaseline()));
+    slots[i] = p;
     return p;
   }
 
-  /** The decoded state of an entity, creating it (or taking it out of the idle map) as needed. */
-  acquire(key: string, type: EntityType, windowStart: number): EntityState {
-    const h = this.hot.get(key);
-    if (h) {
-      h.openWindows += 1;
-      return h.state;
+  /** The population baseline if it exists (evaluation never creates one). */
+  populationOf(tenant: string, type: EntityType, metric: MetricName): PopulationBaseline | undefined {
+    const slots = this.popSlots(tenant);
+    const i = TYPE_INDEX[type] * 8 + METRIC_INDEX[metric];
+    const p = slots[i];
+    if (p) return p;
+    return (slots[i] = this.population.get(`${tenant}|${type}|${metric}`));
+  }
+
+  private popSlots(tenant: string): (PopulationBaseline | undefined)[] {
+    let slots = this.popCache.get(tenant);
+    if (!slots) this.popCache.set(tenant, (slots = new Array<PopulationBaseline | undefined>(40).fill(undefined)));
+    return slots;
+  }
+
+  /** The hot entity (one with open windows), if it is. */
+  hotEntity(tenant: string, type: EntityType, entity: string): HotEntity | undefined {
+    return this.hotIndex[TYPE_INDEX[type]]!.get(tenant)?.get(entity);
+  }
+
+  /** Per tenant, the hot entities of a type by entity (a batch looks the tenant up once). */
+  hotEntitiesOf(tenant: string, type: EntityType): Map<string, HotEntity> {
+    const byTenant = this.hotIndex[TYPE_INDEX[type]]!;
+    let m = byTenant.get(tenant);
+    if (!m) byTenant.set(tenant, (m = new Map()));
+    return m;
+  }
+
+  /**
+   * An entity is getting an open window (its first: `hotEntity` found none): its decoded state, taken out of the
+   * idle maps or created. The caller attaches the window.
+   */
+  makeHot(tenant: string, type: EntityType, entity: string, windowStart: number): HotEntity {
+    const key = entityKey(tenant, type, entity);
+    const state = this.acquireState(key, type, windowStart);
+    const h: HotEntity = { key, tenant, type, entity, state, openWindows: 0, cur: null, others: [] };
+    this.hot.set(key, h);
+    this.hotEntitiesOf(tenant, type).set(entity, h);
+    return h;
+  }
+
+  /** One of the entity's open windows closed; when it was the last, the entity goes idle (most recent end of the LRU). */
+  closeWindowOf(h: HotEntity, w: OpenWindow): void {
+    if (h.cur === w) h.cur = h.others.pop() ?? null;
+    else {
+      const i = h.others.indexOf(w);
+      if (i >= 0) h.others.splice(i, 1);
     }
+    h.openWindows -= 1;
+    if (h.openWindows > 0) return;
+    this.hot.delete(h.key);
+    const byEntity = this.hotIndex[TYPE_INDEX[h.type]]!.get(h.tenant);
+    if (byEntity) {
+      byEntity.delete(h.entity);
+      if (byEntity.size === 0) this.hotIndex[TYPE_INDEX[h.type]]!.delete(h.tenant);
+    }
+    this.goIdle(h.key, h.state);
+  }
+
+  /** The decoded state of an idle or new entity, taken out of the idle maps (the caller makes it hot). */
+  private acquireState(key: string, type: EntityType, windowStart: number): EntityState {
     const handle = this.entities.get(key);
     let state: EntityState | undefined = this.warm.get(key);
     if (state) {
@@ -138,7 +233,6 @@ export class PartitionState {
       state = new EntityState(type, windowStart);
       this.budget.count += 1;
     }
-    this.hot.set(key, { state, openWindows: 1 });
     return state;
   }
 
@@ -147,14 +241,8 @@ export class PartitionState {
     return this.hot.get(key)?.state ?? this.warm.get(key);
   }
 
-  /** One of the entity's open windows closed; when it was the last, pack the state back (most recent end of the LRU). */
-  release(key: string): void {
-    const h = this.hot.get(key);
-    if (!h) return;
-    h.openWindows -= 1;
-    if (h.openWindows > 0) return;
-    this.hot.delete(key);
-    this.warm.set(key, h.state);
+  private goIdle(key: string, state: EntityState): void {
+    this.warm.set(key, state);
     this.budget.warm += 1;
     if (this.budget.warm > this.budget.maxWarm) this.packOldestWarm(this.budget.warm - this.budget.maxWarm);
   }
@@ -256,15 +344,16 @@ export class PartitionState {
     this.budget.warm -= this.warm.size;
     this.warm.clear();
     this.hot.clear();
+    for (const m of this.hotIndex) m.clear();
     this.open.clear();
     this.pending = [];
   }
 
   /** Where to resume consuming so every open window is rebuilt: its first offset, or after the last processed. */
   resumeOffset(): bigint | null {
-    let min: bigint | null = null;
-    for (const windows of this.open.values()) for (const w of windows.values()) if (min === null || w.firstOffset < min) min = w.firstOffset;
-    if (min !== null) return min;
+    let min = Infinity;
+    for (const windows of this.open.values()) for (const w of windows) if (w.firstOffset < min) min = w.firstOffset;
+    if (min !== Infinity) return BigInt(min);
     return this.lastProcessed === null ? null : this.lastProcessed + 1n;
   }
 
