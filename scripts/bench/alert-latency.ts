@@ -5,7 +5,7 @@
  *
  *   npx tsc -b && npx tsx scripts/bench/alert-latency.ts [--clients 1000] [--anomalies 200] [--rate 10]
  *                                                        [--mode both|standalone|distributed] [--instances 2]
- *                                                        [--client-processes 4] [--trace]
+ *                                                        [--client-processes 4] [--trace] [--server-log <path>]
  *
  * standalone   the compiled standalone app (apps/standalone/dist: in-process bus, SQLite) booted in a child process;
  *              the child publishes the anomalies on its in-process bus where the detector would (`vigil.anomalies`).
@@ -26,7 +26,7 @@
  * about 2 × clients + 500, raise it first (`ulimit -n 8192`).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -180,6 +180,8 @@ interface CrowdStatus {
 async function clientsRole(): Promise<void> {
   const audience = new Audience();
   const reply = (m: unknown) => process.send?.(m);
+  // A clean exit on the parent's SIGTERM, so `node --cpu-prof` writes the child's profile too.
+  process.once('SIGTERM', () => process.exit(0));
   process.on('message', (req: CrowdRequest) => {
     void (async () => {
       switch (req.kind) {
@@ -336,6 +338,8 @@ class Trace {
 }
 
 const TRACE = argv.includes('--trace');
+/** --server-log <path>: each alert instance's log lines go to <path>.<i> too (distributed). */
+const SERVER_LOG = opt('server-log', '');
 
 interface Result {
   stages?: string[];
@@ -488,6 +492,7 @@ async function runDistributed(clients: number, anomalies: number, rate: number, 
         });
         children.push(child);
         trace?.attach(child);
+        if (SERVER_LOG) child.stdout?.pipe(createWriteStream(`${SERVER_LOG}.${i}`));
         return listeningUrl(child);
       }),
     );

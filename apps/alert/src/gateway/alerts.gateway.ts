@@ -15,6 +15,7 @@ import { Server, type Namespace, type Socket } from 'socket.io';
 import { openRedisAdapter, type RedisAdapterHandle } from './redis-adapter.js';
 import { passes, recordTarget, roomOf, type StreamFilter } from './rooms.js';
 import { StreamPublisher, type StreamBroadcaster, type StreamPayload } from './stream-publisher.js';
+import { WriteCoalescer } from './write-coalescer.js';
 
 interface SocketData {
   principal: Principal;
@@ -66,9 +67,16 @@ export class AlertsGateway implements OnApplicationBootstrap, OnModuleDestroy, S
     this.redis = this.config.redisUrl ? await openRedisAdapter(this.config.redisUrl, prefix, onRedisError) : null;
     const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(httpServer, {
       serveClient: false,
+      // Off (engine.io's default, stated): with it on, every client's copy of a broadcast is compressed on its own, and
+      // socket.io can no longer send the one WebSocket frame it pre-computes per broadcast.
+      perMessageDeflate: false,
       ...(this.redis ? { adapter: this.redis.adapter } : {}),
     });
     const nsp = io.of(SOCKET_NAMESPACE);
+    // The events broadcast in one turn (a batch's anomalies and incident changes, local or relayed through Redis)
+    // leave in one write per client.
+    const coalesced = WriteCoalescer.attach(nsp.adapter, new WriteCoalescer((err: unknown) => this.log.warn({ err }, 'live stream: a client write failed')));
+    if (!coalesced) this.log.warn('live stream: socket.io adapter without apply(); broadcasts are written per event');
     nsp.use((socket, next) => {
       void this.authenticate(socket).then(
         (error) => next(error ?? undefined),
