@@ -3,7 +3,7 @@ import ipaddr from 'ipaddr.js';
 import { describeExpectation, type Evaluation, type PopulationBaseline } from '../detection/baseline.js';
 import { severityFromScore } from '../detection/calibration.js';
 import type { WindowAggregate, WindowEvent } from '../detection/window.js';
-import { learnLocations, type EntityState } from '../engine/entity-state.js';
+import { hasNewLocation, learnLocations, type EntityState } from '../engine/entity-state.js';
 import { METRICS, type MetricName } from '../engine/metrics-catalog.js';
 import type { DetectorsConfig } from './detector-config.js';
 import { fmtBytes, fmtCount, fmtDuration, fmtPercent, maskToken, subject, tokenIpEntity } from './explain.js';
@@ -245,24 +245,24 @@ const applicable = new WeakMap<DetectorsConfig, Map<EntityType, readonly Baselin
 /** Score a closed window. Does not update the baselines (the engine does, after every detector has looked). */
 export function evaluateClosedWindow(ctx: WindowCtx, cfg: DetectorsConfig, fired: ReadonlySet<string> | null): Finding[] {
   const alreadyFired = fired ?? NOTHING_FIRED;
-  const out: Finding[] = [];
+  let out: Finding[] | null = null;
   for (const d of baselineDetectorsFor(ctx.entityType, cfg)) {
     if (alreadyFired.has(d.name)) continue;
     const s = d.settings(cfg);
     if (!d.gate(ctx, cfg) || !hasHistory(ctx, d, s)) continue;
     const observed = METRICS[d.metric].value(ctx.agg);
     const ev = ctx.state.baseline(d.metric).evaluate(observed, ctx.windowStart, peerPrior(ctx, d, s));
-    if (observed > ev.upper && ev.score >= s.minScore && (!d.confirm || d.confirm(ctx, ev, cfg))) out.push(finding(d, ctx, observed, ev, false));
+    if (observed > ev.upper && ev.score >= s.minScore && (!d.confirm || d.confirm(ctx, ev, cfg))) (out ??= []).push(finding(d, ctx, observed, ev, false));
   }
   if (ctx.entityType === 'ip' && !alreadyFired.has('scraping')) {
     const f = scraping(ctx, cfg);
-    if (f) out.push(f);
+    if (f) (out ??= []).push(f);
   }
   if (ctx.entityType === 'token' && ctx.state.known) {
     const f = tokenNewLocation(ctx, cfg);
-    if (f && !alreadyFired.has(f.detector)) out.push(f);
+    if (f && !alreadyFired.has(f.detector)) (out ??= []).push(f);
   }
-  return out;
+  return out ?? NO_FINDINGS;
 }
 
 /** Per applicable baseline detector (same order as baselineDetectorsFor): its metric's value and the least value early firing looks at (+Infinity: never early). */
@@ -332,6 +332,7 @@ export function evaluatePartialWindow(ctx: WindowCtx, cfg: DetectorsConfig, alre
 }
 
 const NO_FINDINGS: Finding[] = [];
+const NO_IPS: readonly string[] = [];
 const NOTHING_FIRED: ReadonlySet<string> = new Set();
 
 function ruleFinding(detector: string, metric: string, observed: number, score: number, explanation: string, early: boolean, samples: Finding['samples']): Finding {
@@ -366,9 +367,12 @@ export function tokenNewLocation(ctx: WindowCtx, cfg: DetectorsConfig): Finding 
   if (!k) return null;
   const s = cfg.tokenNewLocation;
   const established = ctx.state.activeWindows >= s.minHistoryWindows;
+  const ips = ctx.agg.distinctSet('ips')?.values() ?? NO_IPS;
+  const asns = ctx.agg.asns;
+  const countries = ctx.agg.countries;
+  if (!hasNewLocation(k, ips, asns, countries)) return null; // nothing to learn, nothing new to report
   const before = { ips: k.ipHashes.length, asns: [...k.asns], countries: [...k.countries], roaming: k.roaming };
-  const ips = ctx.agg.distinctSet('ips')?.values() ?? [];
-  const fresh = learnLocations(k, ips, ctx.agg.asns, ctx.agg.countries);
+  const fresh = learnLocations(k, ips, asns, countries);
   if (!s.enabled || !established) return null;
   const reasons: string[] = [];
   if (s.newCountry && fresh.countries.length && before.countries.length) {

@@ -152,7 +152,7 @@ export class DetectionEngine {
       if (!group || group.ws !== ws || group.tenant !== e.tenant) {
         const gk = `${e.tenant}|${ws}`;
         group = groups.get(gk);
-        if (!group) groups.set(gk, (group = { tenant: e.tenant, ws, endpoint: new Map(), tenantWide: undefined, token: new Map(), token_ip: new Map() }));
+        if (!group) groups.set(gk, (group = { tenant: e.tenant, ws, endpoint: new Map(), tenantWide: undefined, token: new Map() }));
       }
       this.endpointPartial(group, partials, e).agg.add(e);
       (group.tenantWide ??= this.newPartial(partials, e.tenant, ws, 'tenant', e.tenant)).agg.add(e);
@@ -160,11 +160,7 @@ export class DetectionEngine {
         let tp = group.token.get(e.tokenId);
         if (!tp) group.token.set(e.tokenId, (tp = this.newPartial(partials, group.tenant, ws, 'token', e.tokenId)));
         tp.agg.add(e);
-        let byIp = group.token_ip.get(e.tokenId);
-        if (!byIp) group.token_ip.set(e.tokenId, (byIp = new Map()));
-        let tip = byIp.get(e.clientIp);
-        if (!tip) byIp.set(e.clientIp, (tip = this.newPartial(partials, group.tenant, ws, 'token_ip', tokenIpEntity(e.tokenId, e.clientIp))));
-        tip.agg.add(e);
+        this.tokenIpPartial(tp, partials, e).agg.add(e);
       }
     }
     if (lastOffset !== null) state.lastProcessed = BigInt(lastOffset);
@@ -265,8 +261,20 @@ export class DetectionEngine {
     return p;
   }
 
+  /** The token×IP partial of the event, kept on its token's partial (a token mostly comes from one IP: no map then). */
+  private tokenIpPartial(tp: PartialOut, out: PartialOut[], e: AccessEvent): PartialOut {
+    if (tp.ipPart) {
+      if (tp.ip === e.clientIp) return tp.ipPart;
+      let p = tp.moreIps?.get(e.clientIp);
+      if (!p) (tp.moreIps ??= new Map()).set(e.clientIp, (p = this.newPartial(out, tp.tenant, tp.agg.windowStart, 'token_ip', tokenIpEntity(e.tokenId, e.clientIp))));
+      return p;
+    }
+    tp.ip = e.clientIp;
+    return (tp.ipPart = this.newPartial(out, tp.tenant, tp.agg.windowStart, 'token_ip', tokenIpEntity(e.tokenId, e.clientIp)));
+  }
+
   private newPartial(out: PartialOut[], tenant: string, ws: number, entityType: EntityType, entity: string): PartialOut {
-    const p: PartialOut = { tenant, entityType, entity, agg: this.newAgg(ws, WINDOW_TRACKS[entityType]) };
+    const p: PartialOut = { tenant, entityType, entity, agg: this.newAgg(ws, WINDOW_TRACKS[entityType]), ip: '', ipPart: null, moreIps: null };
     out.push(p);
     return p;
   }
@@ -284,7 +292,9 @@ export class DetectionEngine {
    */
   private openWindow(state: PartitionState, hot: HotEntity | undefined, tenant: string, entityType: EntityType, entity: string, ws: number, off: number): OpenWindow {
     let h = hot;
-    if (h) {
+    if (!h) h = state.makeHot(tenant, entityType, entity, ws);
+    else if (h.openWindows === 0) state.activate(h);
+    else {
       const others = h.others;
       for (let i = 0; i < others.length; i++) {
         const o = others[i]!;
@@ -294,8 +304,6 @@ export class DetectionEngine {
         h.cur = o;
         return o;
       }
-    } else {
-      h = state.makeHot(tenant, entityType, entity, ws);
     }
     const agg = this.newAgg(ws, WINDOW_TRACKS[entityType]);
     const slots = baselineDetectorsFor(entityType, this.options.detectors).length;
@@ -495,6 +503,10 @@ interface PartialOut {
   entityType: EntityType;
   entity: string;
   agg: WindowAggregate;
+  /** Token partials: the batch's token×IP partials of this token (the first IP's, then a map for the others). */
+  ip: string;
+  ipPart: PartialOut | null;
+  moreIps: Map<string, PartialOut> | null;
 }
 
 /** One batch's partials of one tenant and window, per entity type. */
@@ -504,9 +516,8 @@ interface PartialGroup {
   /** route (or path) → method as sent → partial */
   endpoint: Map<string, Map<string, PartialOut>>;
   tenantWide: PartialOut | undefined;
+  /** token → partial (which holds the token×IP ones) */
   token: Map<string, PartialOut>;
-  /** token → IP → partial */
-  token_ip: Map<string, Map<string, PartialOut>>;
 }
 
 /** The evaluation context as one reusable object (no closure per call). */

@@ -140,6 +140,14 @@ export class EntityState {
   }
 }
 
+/** Whether learnLocations would find anything new (without allocating: most windows of a token bring nothing new). */
+export function hasNewLocation(k: KnownLocations, ips: readonly string[], asns: readonly number[], countries: readonly string[]): boolean {
+  for (const ip of ips) if (!k.ipHashes.includes(hash32(ip))) return true;
+  for (const a of asns) if (!k.asns.includes(a)) return true;
+  for (const c of countries) if (!k.countries.includes(c) && !k.countries.includes(c.slice(0, 2).toUpperCase())) return true;
+  return false;
+}
+
 /** Learn a token's locations; returns what was new (before learning it). Bounded: a roaming token stops tracking IPs. */
 export function learnLocations(k: KnownLocations, ips: readonly string[], asns: Iterable<number>, countries: Iterable<string>): { ips: string[]; asns: number[]; countries: string[] } {
   const fresh = { ips: [] as string[], asns: [] as number[], countries: [] as string[] };

@@ -44,6 +44,9 @@ export interface HotEntity {
   others: OpenWindow[];
 }
 
+/** What a pooled hot-entity record points to (nothing of an entity). */
+const NO_STATE = new EntityState('tenant', 0, false);
+
 /** Entity types as small integers (index into per-type tables). */
 export const TYPE_INDEX: Readonly<Record<EntityType, number>> = { ip: 0, token: 1, endpoint: 2, token_ip: 3, tenant: 4 };
 
@@ -102,17 +105,20 @@ export class PartitionState {
   /** Idle entities → slab handles, least recently closed first (Map order is the LRU order). */
   private readonly entities = new Map<string, number>();
   private readonly pool = new SlabPool();
-  /** Entities with at least one open window, decoded; moved to `warm` when their last window closes. */
-  readonly hot = new Map<string, HotEntity>();
-  /** The same hot entities, per entity type, tenant and entity (no key built per event). */
-  private readonly hotIndex: Map<string, Map<string, HotEntity>>[] = [new Map(), new Map(), new Map(), new Map(), new Map()];
-  /** Population baselines found so far, per tenant: [type index × 8 + metric index] (no key built per lookup). */
-  private readonly popCache = new Map<string, (PopulationBaseline | undefined)[]>();
   /**
-   * Idle entities still decoded, least recently closed first; the oldest are packed into `entities` when the
+   * Decoded entities: hot ones (with open windows) and warm ones (idle, still decoded). Warm ones are in LRU order
+   * (an entity moves to the end when it becomes hot and again when its last window closes, so the oldest warm ones
+   * come first and hot ones are among the most recent); the oldest warm ones are packed into `entities` when the
    * engine holds more than `budget.maxWarm` of them. Every warm entity is more recent than every packed one.
    */
-  private readonly warm = new Map<string, EntityState>();
+  private readonly decoded = new Map<string, HotEntity>();
+  /** The decoded entities again, per entity type, tenant and entity: an event finds its entity without building a key. */
+  private readonly index: Map<string, Map<string, HotEntity>>[] = [new Map(), new Map(), new Map(), new Map(), new Map()];
+  private hotCount = 0;
+  /** Records of entities packed or evicted, reused. */
+  private readonly recPool: HotEntity[] = [];
+  /** Population baselines found so far, per tenant: [type index × 8 + metric index] (no key built per lookup). */
+  private readonly popCache = new Map<string, (PopulationBaseline | undefined)[]>();
   readonly population = new Map<string, PopulationBaseline>();
   /** Open windows by window start, in opening order. */
   readonly open = new Map<number, OpenWindow[]>();
@@ -144,7 +150,7 @@ export class PartitionState {
   }
 
   get entityCount(): number {
-    return this.entities.size + this.warm.size + this.hot.size;
+    return this.entities.size + this.decoded.size;
   }
 
   populationFor(tenant: string, type: EntityType, metric: MetricName): PopulationBaseline {
@@ -174,30 +180,63 @@ export class PartitionState {
     return slots;
   }
 
-  /** The hot entity (one with open windows), if it is. */
-  hotEntity(tenant: string, type: EntityType, entity: string): HotEntity | undefined {
-    return this.hotIndex[TYPE_INDEX[type]]!.get(tenant)?.get(entity);
+  /** Entities with at least one open window (a snapshot, for checkpoints and tests). */
+  get hot(): ReadonlyMap<string, HotEntity> {
+    const out = new Map<string, HotEntity>();
+    if (this.hotCount > 0) for (const [k, h] of this.decoded) if (h.openWindows > 0) out.set(k, h);
+    return out;
   }
 
-  /** Per tenant, the hot entities of a type by entity (a batch looks the tenant up once). */
+  /** A decoded entity (hot, or warm: `openWindows` 0), if it is. */
+  hotEntity(tenant: string, type: EntityType, entity: string): HotEntity | undefined {
+    return this.index[TYPE_INDEX[type]]!.get(tenant)?.get(entity);
+  }
+
+  /** Per tenant, the decoded entities of a type by entity (a batch looks the tenant up once). */
   hotEntitiesOf(tenant: string, type: EntityType): Map<string, HotEntity> {
-    const byTenant = this.hotIndex[TYPE_INDEX[type]]!;
+    const byTenant = this.index[TYPE_INDEX[type]]!;
     let m = byTenant.get(tenant);
     if (!m) byTenant.set(tenant, (m = new Map()));
     return m;
   }
 
   /**
-   * An entity is getting an open window (its first: `hotEntity` found none): its decoded state, taken out of the
-   * idle maps or created. The caller attaches the window.
+   * An entity is getting an open window and is not decoded (`hotEntity` found none): its state unpacked or created,
+   * and it is hot. The caller attaches the window (`openWindows` += 1).
    */
   makeHot(tenant: string, type: EntityType, entity: string, windowStart: number): HotEntity {
     const key = entityKey(tenant, type, entity);
-    const state = this.acquireState(key, type, windowStart);
-    const h: HotEntity = { key, tenant, type, entity, state, openWindows: 0, cur: null, others: [] };
-    this.hot.set(key, h);
+    const handle = this.entities.get(key);
+    let state: EntityState;
+    if (handle !== undefined) {
+      this.entities.delete(key);
+      state = EntityState.decode(type, this.pool.get(handle));
+      this.pool.free(handle);
+    } else {
+      state = new EntityState(type, windowStart);
+      this.budget.count += 1;
+    }
+    let h = this.recPool.pop();
+    if (h) {
+      h.key = key;
+      h.tenant = tenant;
+      h.type = type;
+      h.entity = entity;
+      h.state = state;
+    } else h = { key, tenant, type, entity, state, openWindows: 0, cur: null, others: [] };
+    this.decoded.set(key, h);
+    this.hotCount += 1;
     this.hotEntitiesOf(tenant, type).set(entity, h);
     return h;
+  }
+
+  /** A warm entity's first open window is being attached: it leaves the warm LRU (to its recent end) and is hot. */
+  activate(h: HotEntity): void {
+    if (h.openWindows !== 0) return;
+    this.decoded.delete(h.key);
+    this.decoded.set(h.key, h);
+    this.budget.warm -= 1;
+    this.hotCount += 1;
   }
 
   /** One of the entity's open windows closed; when it was the last, the entity goes idle (most recent end of the LRU). */
@@ -209,64 +248,45 @@ export class PartitionState {
     }
     h.openWindows -= 1;
     if (h.openWindows > 0) return;
-    this.hot.delete(h.key);
-    const byEntity = this.hotIndex[TYPE_INDEX[h.type]]!.get(h.tenant);
-    if (byEntity) {
-      byEntity.delete(h.entity);
-      if (byEntity.size === 0) this.hotIndex[TYPE_INDEX[h.type]]!.delete(h.tenant);
-    }
-    this.goIdle(h.key, h.state);
-  }
-
-  /** The decoded state of an idle or new entity, taken out of the idle maps (the caller makes it hot). */
-  private acquireState(key: string, type: EntityType, windowStart: number): EntityState {
-    const handle = this.entities.get(key);
-    let state: EntityState | undefined = this.warm.get(key);
-    if (state) {
-      this.warm.delete(key);
-      this.budget.warm -= 1;
-    } else if (handle !== undefined) {
-      this.entities.delete(key);
-      state = EntityState.decode(type, this.pool.get(handle));
-      this.pool.free(handle);
-    } else {
-      state = new EntityState(type, windowStart);
-      this.budget.count += 1;
-    }
-    return state;
-  }
-
-  /** The decoded state of an entity with open windows (or idle but still decoded). */
-  hotState(key: string): EntityState | undefined {
-    return this.hot.get(key)?.state ?? this.warm.get(key);
-  }
-
-  private goIdle(key: string, state: EntityState): void {
-    this.warm.set(key, state);
+    this.hotCount -= 1;
+    this.decoded.delete(h.key);
+    this.decoded.set(h.key, h);
     this.budget.warm += 1;
     if (this.budget.warm > this.budget.maxWarm) this.packOldestWarm(this.budget.warm - this.budget.maxWarm);
   }
 
+  /** The decoded state of an entity with open windows (or idle but still decoded). */
+  hotState(key: string): EntityState | undefined {
+    return this.decoded.get(key)?.state;
+  }
+
+  /** A warm entity leaves the decoded maps (packed or forgotten); its record is reused. */
+  private dropDecoded(h: HotEntity): void {
+    this.decoded.delete(h.key);
+    this.index[TYPE_INDEX[h.type]]!.get(h.tenant)?.delete(h.entity);
+    this.budget.warm -= 1;
+    h.state = NO_STATE;
+    h.cur = null;
+    h.others.length = 0;
+    this.recPool.push(h);
+  }
+
   /** Pack the `n` least recently used warm entities (fewer when this partition holds fewer). */
   private packOldestWarm(n: number): void {
-    for (const [key, state] of this.warm) {
-      if (n-- <= 0) break;
-      this.warm.delete(key);
-      this.budget.warm -= 1;
-      this.entities.set(flat(key), this.pool.store(state.encode()));
+    for (const [key, h] of this.decoded) {
+      if (n <= 0) break;
+      if (h.openWindows > 0) continue;
+      n--;
+      this.entities.set(flat(key), this.pool.store(h.state.encode()));
+      this.dropDecoded(h);
     }
   }
 
   /** Change an entity's state wherever it lives (open windows or packed); false when it is no longer tracked. */
   mutate(key: string, type: EntityType, fn: (state: EntityState) => void): boolean {
-    const h = this.hot.get(key);
+    const h = this.decoded.get(key);
     if (h) {
       fn(h.state);
-      return true;
-    }
-    const w = this.warm.get(key);
-    if (w) {
-      fn(w);
       return true;
     }
     const handle = this.entities.get(key);
@@ -280,8 +300,8 @@ export class PartitionState {
 
   /** An idle entity's packed state (a view: copy it to keep it). */
   idle(key: string): Uint8Array | undefined {
-    const w = this.warm.get(key);
-    if (w) return w.encode();
+    const h = this.decoded.get(key);
+    if (h) return h.openWindows === 0 ? h.state.encode() : undefined;
     const handle = this.entities.get(key);
     return handle === undefined ? undefined : this.pool.get(handle);
   }
@@ -289,11 +309,11 @@ export class PartitionState {
   /** Idle entities in LRU order, packed (views into the slabs, or fresh encodings of the warm ones). */
   *idleEntries(): IterableIterator<[string, Uint8Array]> {
     for (const [key, handle] of this.entities) yield [key, this.pool.get(handle)];
-    for (const [key, state] of this.warm) yield [key, state.encode()];
+    for (const [key, h] of this.decoded) if (h.openWindows === 0) yield [key, h.state.encode()];
   }
 
   get idleCount(): number {
-    return this.entities.size + this.warm.size;
+    return this.entities.size + this.decoded.size - this.hotCount;
   }
 
   /** Forget idle entities older than the TTL (event time), then the least recently active beyond the cap. */
@@ -313,10 +333,10 @@ export class PartitionState {
       n++;
     }
     if (!fresh) {
-      for (const [key, state] of this.warm) {
-        if (state.lastSeen >= horizon) break;
-        this.warm.delete(key);
-        this.budget.warm -= 1;
+      for (const h of this.decoded.values()) {
+        if (h.openWindows > 0) continue;
+        if (h.state.lastSeen >= horizon) break;
+        this.dropDecoded(h);
         n++;
       }
     }
@@ -326,11 +346,13 @@ export class PartitionState {
       this.pool.free(handle);
       n++;
     }
-    for (const key of this.warm.keys()) {
-      if (this.budget.count - n <= this.budget.max) break;
-      this.warm.delete(key);
-      this.budget.warm -= 1;
-      n++;
+    if (this.budget.count - n > this.budget.max) {
+      for (const h of this.decoded.values()) {
+        if (this.budget.count - n <= this.budget.max) break;
+        if (h.openWindows > 0) continue;
+        this.dropDecoded(h);
+        n++;
+      }
     }
     this.budget.count -= n;
     this.budget.evicted += n;
@@ -341,10 +363,10 @@ export class PartitionState {
   dispose(): void {
     this.budget.count -= this.entityCount;
     this.entities.clear();
-    this.budget.warm -= this.warm.size;
-    this.warm.clear();
-    this.hot.clear();
-    for (const m of this.hotIndex) m.clear();
+    this.budget.warm -= this.decoded.size - this.hotCount;
+    this.decoded.clear();
+    for (const m of this.index) m.clear();
+    this.hotCount = 0;
     this.open.clear();
     this.pending = [];
   }
@@ -359,7 +381,8 @@ export class PartitionState {
 
   adoptRestoredEntity(key: string, bytes: Uint8Array): void {
     const old = this.entities.get(key);
-    if (this.warm.delete(key)) this.budget.warm -= 1;
+    const d = this.decoded.get(key);
+    if (d && d.openWindows === 0) this.dropDecoded(d);
     else if (old === undefined) this.budget.count += 1;
     if (old !== undefined) this.pool.free(old);
     this.entities.set(flat(key), this.pool.store(bytes));
