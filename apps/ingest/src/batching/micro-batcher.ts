@@ -1,6 +1,6 @@
 /**
  * Collects groups of items from concurrent callers into one batch, flushed when it holds `maxItems` items or when
- * its oldest group has waited `maxWaitMs`. Each caller's promise settles with its own group's result (or the
+ * its oldest group has waited `maxWaitMs`. A batch holds at most `maxItems` items unless one group alone holds more. Each caller's promise settles with its own group's result (or the
  * flush's error). `pending()` counts items accepted but not yet flushed, for backpressure.
  */
 export interface MicroBatcherOptions<I, O> {
@@ -9,6 +9,11 @@ export interface MicroBatcherOptions<I, O> {
   flush: (groups: I[][]) => Promise<O[]>;
   /** How much one item counts towards maxItems and pending() (default 1). */
   weigh?: (item: I) => number;
+  /**
+   * Flushes allowed to run at once (default 1: one after another, so batches reach the store in arrival order).
+   * Flushes still start in arrival order; raise it only when batches need no order between them.
+   */
+  concurrency?: number;
 }
 
 interface Waiting<I, O> {
@@ -23,9 +28,15 @@ export class MicroBatcher<I, O> {
   private queued = 0;
   private inFlight = 0;
   private timer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly limit: number;
+  private running = 0;
+  /** Flushes waiting for a free slot, first come first served. */
+  private readonly slots: (() => void)[] = [];
+  private readonly flushes = new Set<Promise<void>>();
 
-  constructor(private readonly opts: MicroBatcherOptions<I, O>) {}
+  constructor(private readonly opts: MicroBatcherOptions<I, O>) {
+    this.limit = Math.max(1, Math.floor(opts.concurrency ?? 1));
+  }
 
   pending(): number {
     return this.queued + this.inFlight;
@@ -35,6 +46,8 @@ export class MicroBatcher<I, O> {
     return new Promise<O>((resolve, reject) => {
       const weigh = this.opts.weigh;
       const weight = weigh ? items.reduce((sum, item) => sum + weigh(item), 0) : items.length;
+      // a group that would take the batch past maxItems goes into the next one (a group is never split)
+      if (this.queue.length > 0 && this.queued + weight > this.opts.maxItems) this.flushNow();
       this.queue.push({ items, weight, resolve, reject });
       this.queued += weight;
       if (this.queued >= this.opts.maxItems) this.flushNow();
@@ -45,7 +58,7 @@ export class MicroBatcher<I, O> {
   /** Flush what is queued and wait for every flush in progress. */
   async drain(): Promise<void> {
     this.flushNow();
-    await this.flushing;
+    while (this.flushes.size) await Promise.all([...this.flushes]);
   }
 
   private flushNow(): void {
@@ -57,8 +70,7 @@ export class MicroBatcher<I, O> {
     this.queue = [];
     this.queued = 0;
     this.inFlight += size;
-    // Flushes run one after another, so batches reach the store in arrival order.
-    this.flushing = this.flushing.then(async () => {
+    const done = this.acquire().then(async () => {
       try {
         const results = await this.opts.flush(batch.map((w) => w.items));
         batch.forEach((w, i) => w.resolve(results[i] as O));
@@ -66,7 +78,25 @@ export class MicroBatcher<I, O> {
         for (const w of batch) w.reject(err);
       } finally {
         this.inFlight -= size;
+        this.release();
       }
     });
+    this.flushes.add(done);
+    void done.then(() => this.flushes.delete(done));
+  }
+
+  private acquire(): Promise<void> {
+    if (this.running < this.limit) {
+      this.running++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => this.slots.push(resolve));
+  }
+
+  /** Hands the slot to the next waiting flush, if any. */
+  private release(): void {
+    const next = this.slots.shift();
+    if (next) next();
+    else this.running--;
   }
 }

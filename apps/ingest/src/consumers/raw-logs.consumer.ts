@@ -11,6 +11,7 @@ import {
   type VigilConfig,
 } from '@vigil/platform';
 import type { Logger } from 'pino';
+import { MicroBatcher } from '../batching/micro-batcher.js';
 import { formatFromHeader } from '../parsers/index.js';
 import { IngestRecords, type RawRecord } from '../usecases/ingest-records/ingest-records.usecase.js';
 
@@ -22,12 +23,25 @@ import { IngestRecords, type RawRecord } from '../usecases/ingest-records/ingest
 export const RAW_LOG_PARTITION_CONCURRENCY = 8;
 
 /**
+ * The batches of different partitions that reach the handler within this long of each other (those of one fetch,
+ * in practice) are ingested together: one parse, one ClickHouse insert and one publish instead of one per partition.
+ * Fewer, larger inserts cost ClickHouse less per row (one part each instead of one per partition, fewer merges).
+ */
+export const RAW_LOG_MERGE_WAIT_MS = 10;
+
+/**
  * Consumes raw gateway logs from the bus (Kafka topic `vigil.access-logs.raw` by default) in batches.
  * Offsets are committed by the bus only after the batch is stored and published; if that fails the handler
  * throws, and the bus redelivers the same batch after a backoff. Headers `tenant` and `format` override the defaults.
+ *
+ * Partitions' batches are merged (up to VIGIL_INGEST_BATCH_MAX_EVENTS records, or what arrives within
+ * RAW_LOG_MERGE_WAIT_MS) into one ingest; each partition's handler resolves only once its merged batch is stored
+ * and published, and throws if that failed, so every partition still commits only what is stored and published.
  */
 @Injectable()
 export class RawLogsConsumer extends BusConsumer {
+  private readonly merged: MicroBatcher<RawRecord, void>;
+
   constructor(
     @Inject(EVENT_BUS) bus: EventBus,
     @Inject(VIGIL_CONFIG) private readonly config: VigilConfig,
@@ -35,6 +49,13 @@ export class RawLogsConsumer extends BusConsumer {
     private readonly ingest: IngestRecords,
   ) {
     super(bus, logger.child({ component: 'raw-logs-consumer' }));
+    this.merged = new MicroBatcher<RawRecord, void>({
+      maxItems: config.ingest.batchMaxEvents,
+      maxWaitMs: RAW_LOG_MERGE_WAIT_MS,
+      // merged batches need no order between them: a partition hands over its next batch only after its last one
+      concurrency: RAW_LOG_PARTITION_CONCURRENCY,
+      flush: (groups) => this.ingestMerged(groups),
+    });
   }
 
   protected plan(): ConsumerPlan {
@@ -47,22 +68,30 @@ export class RawLogsConsumer extends BusConsumer {
     return { options, handler: (messages) => this.handle(messages), what: 'consuming raw gateway logs' };
   }
 
-  async handle(messages: InboundMessage[]): Promise<void> {
-    const records: RawRecord[] = messages.map((m) => {
-      const format = m.headers['format'] ? formatFromHeader(m.headers['format']) : null;
-      return {
-        raw: m.value,
-        source: `kafka:${m.topic}/${m.partition}@${m.offset}`,
-        ...(m.headers['tenant'] ? { tenant: m.headers['tenant'] } : {}),
-        ...(format ? { format } : {}),
-      };
-    });
+  /** Resolves once these messages are stored and published (with the other partitions' batches merged with them). */
+  handle(messages: InboundMessage[]): Promise<void> {
+    return this.merged.add(messages.map(toRawRecord));
+  }
+
+  private async ingestMerged(groups: RawRecord[][]): Promise<void[]> {
+    const records = groups.length === 1 ? groups[0]! : groups.flat();
     try {
       const batch = await this.ingest.execute(records, { tenant: this.config.tenant });
-      this.log.debug({ accepted: batch.events.length, rejected: batch.deadLetters.length }, 'batch ingested');
+      this.log.debug({ partitions: groups.length, accepted: batch.events.length, rejected: batch.deadLetters.length }, 'batch ingested');
     } catch (err) {
-      this.log.warn({ err, messages: messages.length }, 'batch not stored; it will be redelivered');
+      this.log.warn({ err, messages: records.length, partitions: groups.length }, 'batch not stored; it will be redelivered');
       throw err;
     }
+    return groups.map(() => undefined);
   }
+}
+
+function toRawRecord(m: InboundMessage): RawRecord {
+  const format = m.headers['format'] ? formatFromHeader(m.headers['format']) : null;
+  return {
+    raw: m.value,
+    source: `kafka:${m.topic}/${m.partition}@${m.offset}`,
+    ...(m.headers['tenant'] ? { tenant: m.headers['tenant'] } : {}),
+    ...(format ? { format } : {}),
+  };
 }
