@@ -1,42 +1,82 @@
+import type { AccessEvent } from '@vigil/contracts';
 import { anAccessEvent } from '@vigil/testing';
-import { tsvBody, tsvRow, tsvString } from './access-event.repository.js';
+import { rowBinaryBody } from './access-event.repository.js';
 
-describe('access events as TabSeparated', () => {
-  it.each<[string, string, string]>([
-    ['plain text', 'GET /v1/orders', 'GET /v1/orders'],
-    ['backslash', 'a\\b', 'a\\\\b'],
-    ['tab', 'a\tb', 'a\\tb'],
-    ['line feed', 'a\nb', 'a\\nb'],
-    ['carriage return', 'a\r\nb', 'a\\r\\nb'],
-    ['NUL', 'a\u0000b', 'a\\0b'],
-    ['TSV null marker stays a two-character string', '\\N', '\\\\N'],
-    ['quotes and UTF-8 verbatim', `'"🚀日本`, `'"🚀日本`],
-  ])('escapes %s', (_label, value, escaped) => {
-    expect(tsvString(value)).toBe(escaped);
+/** Reads RowBinary rows of the access_events insert columns back (the layout ClickHouse reads). */
+function readRows(body: Buffer): AccessEvent[] {
+  let pos = 0;
+  const varUInt = (): number => {
+    let v = 0;
+    for (let shift = 1; ; shift *= 0x80) {
+      const b = body[pos++]!;
+      v += (b & 0x7f) * shift;
+      if (b < 0x80) return v;
+    }
+  };
+  const str = (): string => {
+    const n = varUInt();
+    const s = body.toString('utf8', pos, pos + n);
+    pos += n;
+    return s;
+  };
+  const u64 = (): number => {
+    const v = body.readUInt32LE(pos) + body.readUInt32LE(pos + 4) * 0x1_0000_0000;
+    pos += 8;
+    return v;
+  };
+  const rows: AccessEvent[] = [];
+  while (pos < body.length) {
+    const id = str(), tenant = str(), ts = u64(), format = str() as AccessEvent['format'], clientIp = str(), method = str();
+    const path = str(), query = str(), route = str();
+    const status = body.readUInt16LE(pos);
+    const latencyMs = body.readDoubleLE(pos + 2);
+    pos += 10;
+    const bytesIn = u64(), bytesOut = u64(), userAgent = str(), apiVersion = str(), tls = str(), tokenId = str(), country = str();
+    const asn = body.readUInt32LE(pos);
+    pos += 4;
+    const requestId = str(), host = str();
+    rows.push({ v: 1, id, tenant, ts, format, clientIp, method, path, query, route, status, latencyMs, bytesIn, bytesOut, userAgent, apiVersion, tls, tokenId, country, asn, requestId, host });
+  }
+  return rows;
+}
+
+describe('access events as RowBinary', () => {
+  it.each<[string, string]>([
+    ['plain ASCII', 'GET /v1/orders'],
+    ['empty', ''],
+    ['TSV specials and NUL verbatim', 'a\\b\tc\nd\r\ne\u0000f\\N'],
+    ['quotes and UTF-8', `'"🚀日本`],
+    ['127 ASCII characters (one length byte)', 'a'.repeat(127)],
+    ['128 ASCII characters (two length bytes)', 'a'.repeat(128)],
+    ['non-ASCII whose reserved length is longer than its own', `é${'a'.repeat(60)}`],
+    ['100,000 three-byte characters', '日'.repeat(100_000)],
+  ])('writes a string field that reads back the same: %s', (_label, value) => {
+    const e = { ...anAccessEvent(), userAgent: value, path: value };
+    expect(readRows(rowBinaryBody([e]))).toEqual([e]);
   });
 
-  it('writes one line of 21 fields per event, in the insert column order', () => {
-    const e = { ...anAccessEvent(), id: 'ev-1', tenant: 'acme', ts: 1_715_684_400_123, status: 404, latencyMs: 12.5, asn: 13335, userAgent: 'x\ty' };
-    const fields = tsvRow(e).slice(0, -1).split('\t');
-    expect(fields).toHaveLength(21);
-    expect(fields.slice(0, 3)).toEqual(['ev-1', 'acme', '1715684400123']);
-    expect(fields[9]).toBe('404');
-    expect(fields[10]).toBe('12.5');
-    expect(fields[13]).toBe('x\\ty');
-    expect(fields[18]).toBe('13335');
-    expect(tsvRow(e).endsWith('\n')).toBe(true);
+  it('writes every field of a batch in the insert column order, numbers little-endian', () => {
+    const events = [
+      { ...anAccessEvent(), id: 'ev-1', ts: 1_715_684_400_123, status: 404, latencyMs: 12.5, asn: 13335, bytesOut: 2 ** 40 + 7 },
+      { ...anAccessEvent(), id: 'ev-2', ts: Number.MAX_SAFE_INTEGER, status: 65535, latencyMs: 0, asn: 0xffff_ffff, bytesIn: 0 },
+      anAccessEvent(),
+    ];
+    const body = rowBinaryBody(events);
+    expect(readRows(body)).toEqual(events);
+    // first row: id (length 4, 'ev-1'), tenant, then ts as UInt64
+    expect(body.subarray(0, 5)).toEqual(Buffer.from([4, ...Buffer.from('ev-1')]));
   });
 
   it('refuses numbers that would not read back as the same value', () => {
-    expect(() => tsvRow({ ...anAccessEvent(), bytesOut: -1 })).toThrow(/bytes_out/);
-    expect(() => tsvRow({ ...anAccessEvent(), ts: 1.5 })).toThrow(/ts/);
-    expect(() => tsvRow({ ...anAccessEvent(), latencyMs: Number.NaN })).toThrow(/latency_ms/);
+    expect(() => rowBinaryBody([{ ...anAccessEvent(), bytesOut: -1 }])).toThrow(/bytes_out/);
+    expect(() => rowBinaryBody([{ ...anAccessEvent(), ts: 1.5 }])).toThrow(/ts/);
+    expect(() => rowBinaryBody([{ ...anAccessEvent(), latencyMs: Number.NaN }])).toThrow(/latency_ms/);
+    expect(() => rowBinaryBody([{ ...anAccessEvent(), status: 70_000 }])).toThrow(/status/);
+    expect(() => rowBinaryBody([{ ...anAccessEvent(), asn: 2 ** 32 }])).toThrow(/asn/);
   });
 
-  it('encodes a batch as UTF-8, growing past its first guess for long rows', () => {
-    const long = '日'.repeat(100_000);
-    const events = [anAccessEvent({ id: 'a' }), { ...anAccessEvent({ id: 'b' }), userAgent: long }, anAccessEvent({ id: 'c' })];
-    const body = tsvBody(events);
-    expect(body.toString('utf8')).toBe(events.map(tsvRow).join(''));
+  it('grows past its first guess for long rows', () => {
+    const events = Array.from({ length: 20 }, (_, i) => ({ ...anAccessEvent(), userAgent: `ua-${i}-${'x'.repeat(5_000)}` }));
+    expect(readRows(rowBinaryBody(events))).toEqual(events);
   });
 });

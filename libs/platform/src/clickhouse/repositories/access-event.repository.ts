@@ -9,66 +9,137 @@ const TABLE = 'access_events';
 const COLUMNS = sql`id, tenant, ts, format, client_ip, method, path, query, route, status, latency_ms, bytes_in, bytes_out,
   user_agent, api_version, tls, token_id, country, asn, request_id, host`;
 
-/** Insert column order; tsvRow writes the fields in this order. */
-const INSERT_COLUMNS: [string, ...string[]] = [
+/** Insert column order; rowBinaryBody writes the fields in this order. */
+const INSERT_COLUMNS = [
   'id', 'tenant', 'ts', 'format', 'client_ip', 'method', 'path', 'query', 'route', 'status', 'latency_ms', 'bytes_in',
   'bytes_out', 'user_agent', 'api_version', 'tls', 'token_id', 'country', 'asn', 'request_id', 'host',
-];
+].join(', ');
 
-const TSV_SPECIAL = /[\\\t\n\r\0]/;
-const TSV_SPECIAL_ALL = /[\\\t\n\r\0]/g;
-const TSV_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' };
+/** A growing buffer of RowBinary values: little-endian numbers, strings as a LEB128 byte length then UTF-8. */
+class RowBinaryWriter {
+  private buf: Buffer;
+  private pos = 0;
 
-/** A String field of TabSeparated: backslash, tab, line feed, carriage return and NUL escaped, everything else verbatim. */
-export function tsvString(s: string): string {
-  return TSV_SPECIAL.test(s) ? s.replace(TSV_SPECIAL_ALL, (c) => TSV_ESCAPES[c] ?? c) : s;
-}
-
-/** An unsigned integer field (UInt16/32/64): refuses what would not read back as the same integer. */
-function tsvUInt(n: number, column: string): string {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`access_events.${column}: expected a non-negative safe integer (got ${n})`);
-  return String(n);
-}
-
-function tsvFloat(n: number, column: string): string {
-  if (!Number.isFinite(n)) throw new RangeError(`access_events.${column}: expected a finite number (got ${n})`);
-  return String(n);
-}
-
-/**
- * One TabSeparated row (with its line feed) in INSERT_COLUMNS order. TSV is the cheapest text format for both
- * sides (no per-row object, no key per field, the server reads fields positionally) and means the same on 18.16
- * and 24.x.
- */
-export function tsvRow(e: AccessEvent): string {
-  return (
-    tsvString(e.id) + '\t' + tsvString(e.tenant) + '\t' + tsvUInt(e.ts, 'ts') + '\t' + tsvString(e.format) + '\t' +
-    tsvString(e.clientIp) + '\t' + tsvString(e.method) + '\t' + tsvString(e.path) + '\t' + tsvString(e.query) + '\t' +
-    tsvString(e.route) + '\t' + tsvUInt(e.status, 'status') + '\t' + tsvFloat(e.latencyMs, 'latency_ms') + '\t' +
-    tsvUInt(e.bytesIn, 'bytes_in') + '\t' + tsvUInt(e.bytesOut, 'bytes_out') + '\t' + tsvString(e.userAgent) + '\t' +
-    tsvString(e.apiVersion) + '\t' + tsvString(e.tls) + '\t' + tsvString(e.tokenId) + '\t' + tsvString(e.country) + '\t' +
-    tsvUInt(e.asn, 'asn') + '\t' + tsvString(e.requestId) + '\t' + tsvString(e.host) + '\n'
-  );
-}
-
-/**
- * The rows of one INSERT as UTF-8, each row written straight into one growing buffer: about three times cheaper than
- * concatenating a multi-MiB string and encoding it at the end (a deep rope to flatten).
- */
-export function tsvBody(events: readonly AccessEvent[]): Buffer {
-  let buf = Buffer.allocUnsafe(Math.max(4096, events.length * 640));
-  let used = 0;
-  for (const e of events) {
-    const row = tsvRow(e);
-    // UTF-8 takes at most 3 bytes per UTF-16 code unit
-    if (used + row.length * 3 > buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(buf.length * 2, used + row.length * 3));
-      buf.copy(bigger, 0, 0, used);
-      buf = bigger;
-    }
-    used += buf.write(row, used, 'utf8');
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
   }
-  return buf.subarray(0, used);
+
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  string(s: string): void {
+    const n = s.length;
+    if (n < 0x80) {
+      // ASCII, the common case: bytes copied here (a Buffer.write per field costs more than the loop); the length
+      // fits in one byte
+      this.ensure(n + 1);
+      const buf = this.buf;
+      let p = this.pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        buf[p++] = c;
+      }
+      if (i === n) {
+        buf[this.pos] = n;
+        this.pos = p;
+        return;
+      }
+    }
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit: room for that and its length, then the length moved into place
+    const reserved = varUIntSize(n * 3);
+    this.ensure(reserved + n * 3);
+    const start = this.pos + reserved;
+    const written = this.buf.write(s, start, 'utf8');
+    const size = varUIntSize(written);
+    if (size < reserved) this.buf.copyWithin(this.pos + size, start, start + written);
+    this.varUInt(written);
+    this.pos += written;
+  }
+
+  /** UInt64 from a safe integer; refuses what would not read back as the same integer. */
+  uint64(v: number, column: string): void {
+    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`access_events.${column}: expected a non-negative safe integer (got ${v})`);
+    this.ensure(8);
+    this.buf.writeUInt32LE(v % 0x1_0000_0000, this.pos);
+    this.buf.writeUInt32LE(Math.floor(v / 0x1_0000_0000), this.pos + 4);
+    this.pos += 8;
+  }
+
+  uint32(v: number, column: string): void {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffff_ffff) throw new RangeError(`access_events.${column}: expected a UInt32 (got ${v})`);
+    this.ensure(4);
+    this.pos = this.buf.writeUInt32LE(v, this.pos);
+  }
+
+  uint16(v: number, column: string): void {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new RangeError(`access_events.${column}: expected a UInt16 (got ${v})`);
+    this.ensure(2);
+    this.pos = this.buf.writeUInt16LE(v, this.pos);
+  }
+
+  float64(v: number, column: string): void {
+    if (!Number.isFinite(v)) throw new RangeError(`access_events.${column}: expected a finite number (got ${v})`);
+    this.ensure(8);
+    this.pos = this.buf.writeDoubleLE(v, this.pos);
+  }
+
+  private varUInt(v: number): void {
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
+  }
+}
+
+function varUIntSize(v: number): number {
+  let n = 1;
+  for (; v >= 0x80; n++) v = Math.floor(v / 0x80);
+  return n;
+}
+
+/**
+ * The rows of one INSERT in RowBinary, in INSERT_COLUMNS order, written straight into one growing buffer. RowBinary
+ * costs both sides less than TabSeparated (no escaping, no number formatting or parsing; measured here about a
+ * third less client CPU per row) and means the same on 18.16 and 24.x. Numbers that would not read back as the
+ * same value are refused (RangeError naming the column).
+ */
+export function rowBinaryBody(events: readonly AccessEvent[]): Buffer {
+  const w = new RowBinaryWriter(Math.max(4096, events.length * 640));
+  for (const e of events) {
+    w.string(e.id);
+    w.string(e.tenant);
+    w.uint64(e.ts, 'ts');
+    w.string(e.format);
+    w.string(e.clientIp);
+    w.string(e.method);
+    w.string(e.path);
+    w.string(e.query);
+    w.string(e.route);
+    w.uint16(e.status, 'status');
+    w.float64(e.latencyMs, 'latency_ms');
+    w.uint64(e.bytesIn, 'bytes_in');
+    w.uint64(e.bytesOut, 'bytes_out');
+    w.string(e.userAgent);
+    w.string(e.apiVersion);
+    w.string(e.tls);
+    w.string(e.tokenId);
+    w.string(e.country);
+    w.uint32(e.asn, 'asn');
+    w.string(e.requestId);
+    w.string(e.host);
+  }
+  return w.bytes();
 }
 
 function fromRow(r: Row): AccessEvent {
@@ -99,15 +170,19 @@ function conditions(f: AccessEventFilter): Sql[] {
 export class ClickHouseAccessEventRepository implements AccessEventRepository {
   constructor(private readonly db: ClickHouseDb) {}
 
-  /** One TabSeparated INSERT per call (the ingest hot path: see tsvRow); an empty batch is a no-op. */
+  /**
+   * One RowBinary INSERT per call (the ingest hot path: see rowBinaryBody); an empty batch is a no-op. The body is
+   * built before the request starts, so a RangeError leaves nothing half-sent.
+   */
   async insert(events: AccessEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.db.client.insert({
-      table: this.db.table(TABLE).text,
-      columns: INSERT_COLUMNS,
-      values: Readable.from([tsvBody(events)], { objectMode: false }),
-      format: 'TabSeparated',
+    const body = rowBinaryBody(events);
+    const result = await this.db.client.exec({
+      query: `INSERT INTO ${this.db.table(TABLE).text} (${INSERT_COLUMNS}) FORMAT RowBinary`,
+      values: Readable.from([body], { objectMode: false }),
     });
+    // the answer of an INSERT is empty; reading it to the end hands the socket back to the keep-alive pool
+    for await (const _ of result.stream) void _;
   }
 
   async list(filter: AccessEventFilter): Promise<AccessEvent[]> {
