@@ -204,8 +204,18 @@ export class StreamPublisher {
    * Broadcasting never fails the batch; a failed publish throws (the caller's batch is redelivered).
    */
   async deliver(prepared: PreparedStream): Promise<void> {
+    this.broadcast(prepared);
+    await this.published(prepared);
+  }
+
+  /** After `logged`: broadcast every event to its socket rooms (anomalies first). Never throws. */
+  broadcast(prepared: PreparedStream): void {
     for (const o of prepared.anomalies) this.send(o);
     for (const o of prepared.incidents) this.send(o);
+  }
+
+  /** Publish the incident changes on `vigil.incidents` (for webhooks), in one call; a failure throws. */
+  async published(prepared: PreparedStream): Promise<void> {
     if (!prepared.incidents.length) return;
     await this.bus.publish(
       TOPICS.incidents,

@@ -1,6 +1,6 @@
 import { TOPICS, type Anomaly, type StreamEventType } from '@vigil/contracts';
-import { InProcessEventBus, ManualClock, MetricsService, SqliteStore } from '@vigil/platform';
-import { anAnomaly } from '@vigil/testing';
+import { InProcessEventBus, ManualClock, MetricsService, SqliteStore, type EventBus } from '@vigil/platform';
+import { anAnomaly, waitFor } from '@vigil/testing';
 import pino from 'pino';
 import { StreamPublisher, type StreamPayload } from '../gateway/stream-publisher.js';
 import { DEFAULT_INCIDENT_POLICY } from './incident-grouper.js';
@@ -17,12 +17,33 @@ interface Heard {
   incidentRevisionAtBroadcast: number | null;
 }
 
-async function setup() {
+/** A bus whose publishes on the incidents topic wait for `open()`, or fail when `fail` is set. */
+function gatedIncidentsBus(bus: EventBus) {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const state = { fail: false, waiting: 0 };
+  const wrapped: EventBus = new Proxy(bus, {
+    get(target, prop, receiver) {
+      if (prop !== 'publish') return Reflect.get(target, prop, receiver) as unknown;
+      return async (...args: Parameters<EventBus['publish']>) => {
+        if (args[0] === TOPICS.incidents) {
+          state.waiting += 1;
+          await gate;
+          if (state.fail) throw new Error('injected: broker unavailable');
+        }
+        return target.publish(...args);
+      };
+    },
+  });
+  return { bus: wrapped, open, state };
+}
+
+async function setup(wrapBus: (bus: EventBus) => EventBus = (b) => b) {
   const store = new SqliteStore({ path: ':memory:', clock: new ManualClock(T0) });
   await store.migrate();
   const bus = new InProcessEventBus();
   const logger = pino({ level: 'silent' });
-  const publisher = new StreamPublisher(store, bus, new ManualClock(T0), logger);
+  const publisher = new StreamPublisher(store, wrapBus(bus), new ManualClock(T0), logger);
   const heard: Heard[] = [];
   const pending: Promise<void>[] = [];
   publisher.attach({
@@ -91,6 +112,64 @@ describe(ProcessAnomalies.name, () => {
     const page = await store.incidents.list({ tenant: 'acme' });
     expect(page.items).toHaveLength(1);
     expect(page.items[0]).toMatchObject({ anomalyCount: 3, revision: 3 });
+  });
+
+  describe('after the broadcast', () => {
+    it('releases the batch once its events are broadcast, then publishes for webhooks and settles the outbox', async () => {
+      let gated!: ReturnType<typeof gatedIncidentsBus>;
+      const { store, bus, process, heard, settled } = await setup((b) => (gated = gatedIncidentsBus(b)).bus);
+      const published: string[] = [];
+      await bus.subscribe({ topic: TOPICS.incidents, groupId: 'spec' }, async (messages) => {
+        for (const m of messages) published.push((JSON.parse(m.value) as { type: string }).type);
+      });
+
+      const out = await process.execute(burst('198.51.100.1', 1));
+      await settled();
+      expect(out.events.map((e) => e.type)).toEqual(['incident.opened']);
+      expect(heard.map((h) => h.type)).toEqual(['anomaly.detected', 'incident.opened']);
+      expect(gated.state.waiting).toBe(1);
+      expect(await store.outbox.pending({})).toHaveLength(2);
+
+      gated.open();
+      await process.onModuleDestroy();
+      expect(await store.outbox.pending({})).toEqual([]);
+      await waitFor(() => published.length === 1);
+      expect(published).toEqual(['incident.opened']);
+      await bus.close();
+    });
+
+    it('starts a later batch of the same entity only once the earlier one has published and settled', async () => {
+      let gated!: ReturnType<typeof gatedIncidentsBus>;
+      const { store, process, heard, settled } = await setup((b) => (gated = gatedIncidentsBus(b)).bus);
+      const [a, b] = burst('198.51.100.2', 2) as [Anomaly, Anomaly];
+      await process.execute([a]);
+      const later = process.execute([b]);
+      await new Promise((r) => setImmediate(r));
+      await settled();
+      expect(heard.map((h) => h.type)).toEqual(['anomaly.detected', 'incident.opened']);
+
+      gated.open();
+      await later;
+      await process.onModuleDestroy();
+      await settled();
+      expect(heard.map((h) => h.type)).toEqual(['anomaly.detected', 'incident.opened', 'anomaly.detected']);
+      const [incident] = (await store.incidents.list({ tenant: 'acme', entity: '198.51.100.2' })).items;
+      expect(incident).toMatchObject({ anomalyCount: 2, revision: 2 });
+      expect(await store.outbox.pending({})).toEqual([]);
+    });
+
+    it('leaves the notifications of a batch whose publish failed after its release pending, for the outbox relay', async () => {
+      let gated!: ReturnType<typeof gatedIncidentsBus>;
+      const { store, process, heard, settled } = await setup((b) => (gated = gatedIncidentsBus(b)).bus);
+      gated.state.fail = true;
+      await expect(process.execute(burst('198.51.100.3', 1))).resolves.toMatchObject({ incidents: 1 });
+      gated.open();
+      await process.onModuleDestroy();
+      await settled();
+      const pending = await store.outbox.pending({});
+      expect(pending.map((e) => e.id.split(':')[0]).sort()).toEqual(['anomaly.detected', 'incident.opened']);
+      expect(heard.map((h) => h.type)).toEqual(['anomaly.detected', 'incident.opened']);
+    });
   });
 });
 

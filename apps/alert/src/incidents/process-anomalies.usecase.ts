@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Anomaly, Incident, Silence } from '@vigil/contracts';
 import { LOGGER, MetricsService, STORE, type Store } from '@vigil/platform';
 import type { Logger } from 'pino';
@@ -18,6 +18,8 @@ export interface ProcessedBatch {
 }
 
 const CANDIDATES = 20;
+/** Batches at most whose webhook publish and outbox settle run after their release (see ProcessAnomalies). */
+const MAX_TAILS = 64;
 
 /**
  * Anomalies → incidents. Stores every anomaly (idempotent by id); silenced ones stop there. The others are grouped
@@ -34,15 +36,26 @@ const CANDIDATES = 20;
  * A batch costs three rounds of store calls before anything is sent, whatever its size: (1) the anomaly insert, the
  * silences, the incidents and the pending notifications of every primary entity, all at once; grouping in memory;
  * (2) the outbox record; (3) the latest version of each changed incident and one live-event append, at once. Only
- * then are events broadcast and published (a client that hears of an anomaly or an incident can read it back and
- * resume from it), and the outbox entries settled.
+ * then are events broadcast (a client that hears of an anomaly or an incident can read it back and resume from it),
+ * then published for webhooks, and the outbox entries settled.
+ *
+ * `execute` resolves once the batch's events are broadcast: from there on the outbox holds every notification until
+ * it is settled, so the caller (the bus consumer) can commit and take its next batch while the webhook publish and
+ * the settle finish in the background (they were most of a batch's time on Kafka + ClickHouse, and the next batch of
+ * the partition waited for them). The batch keeps its entities locked until then, so a later batch about the same
+ * entity still starts after them (webhook messages stay in order, and it never reads a pending entry that is about to
+ * be settled). If that tail fails, its notifications stay pending in the outbox and the OutboxRelay sends them
+ * (the broadcast again under the same event ids, and the publish) once their grace period is over, as it does after a
+ * crash. At most MAX_TAILS batches are in that state at once (then `execute` waits for one); shutdown waits for them.
  */
 @Injectable()
-export class ProcessAnomalies {
+export class ProcessAnomalies implements OnModuleDestroy {
   private readonly log: Logger;
   private readonly counted: Counter<'outcome'>;
   private readonly staged: Histogram<'stage'>;
   private readonly entityLocks = new KeyedSequencer();
+  /** Batches whose events are out and whose publish / settle still run. */
+  private readonly tails = new Set<Promise<void>>();
 
   constructor(
     @Inject(STORE) private readonly store: Store,
@@ -55,7 +68,7 @@ export class ProcessAnomalies {
     this.counted = metrics.counter({ name: 'vigil_alert_anomalies_total', help: 'Anomalies processed, by outcome', labelNames: ['outcome'] });
     this.staged = metrics.histogram({
       name: 'vigil_alert_batch_stage_seconds',
-      help: 'Time an anomaly batch spends in each stage before its live events are out: wait (entity lock), read, outbox, write, emit (broadcast + publish), settle',
+      help: 'Time an anomaly batch spends in each stage: wait (entity lock), read, outbox, write, emit (socket broadcast; the batch is released here), then publish (webhooks) and settle (outbox done)',
       labelNames: ['stage'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     });
@@ -72,14 +85,43 @@ export class ProcessAnomalies {
     // Batches of different partitions may run at once (a token's incident takes token and token×IP anomalies, which
     // are keyed apart): the batches that share an entity run one after another, so none reads an incident another
     // is about to change.
+    while (this.tails.size >= MAX_TAILS) await Promise.race(this.tails);
     const timer = new StageTimer();
-    return this.entityLocks.run([...entities.keys()], () => {
-      timer.lap('wait');
-      return this.process(anomalies, entities, timer);
+    return new Promise<ProcessedBatch>((resolve, reject) => {
+      let released = false;
+      const release = (out: ProcessedBatch): void => {
+        released = true;
+        resolve(out);
+      };
+      const run = this.entityLocks.run([...entities.keys()], () => {
+        timer.lap('wait');
+        return this.process(anomalies, entities, timer, release);
+      });
+      const tail: Promise<void> = run.then(
+        (out) => {
+          if (!released) release(out);
+        },
+        (err: unknown) => {
+          if (!released) return reject(err);
+          this.log.warn({ err }, 'webhook publish or outbox settle failed after the broadcast; the outbox relay sends what is left pending');
+        },
+      ).finally(() => this.tails.delete(tail));
+      this.tails.add(tail);
     });
   }
 
-  private async process(anomalies: Anomaly[], entities: ReadonlyMap<string, { tenant: string; primary: EntityRef }>, timer: StageTimer): Promise<ProcessedBatch> {
+  /** Let the batches whose events are out finish their publish and settle. */
+  async onModuleDestroy(): Promise<void> {
+    while (this.tails.size) await Promise.allSettled([...this.tails]);
+  }
+
+  /** `release` is called with the outcome once the events are broadcast (or not at all when there were none to send). */
+  private async process(
+    anomalies: Anomaly[],
+    entities: ReadonlyMap<string, { tenant: string; primary: EntityRef }>,
+    timer: StageTimer,
+    release: (out: ProcessedBatch) => void,
+  ): Promise<ProcessedBatch> {
     const keys = [...entities.values()].map(({ tenant, primary }) => outboxKey(tenant, primary.type, primary.value));
     const [, silences, byEntity, pendingEntries] = await Promise.all([
       this.store.anomalies.insert(anomalies),
@@ -133,16 +175,25 @@ export class ProcessAnomalies {
       this.publisher.logged(stream),
     ]);
     timer.lap('write');
-    await this.publisher.deliver(stream);
+    this.publisher.broadcast(stream);
     timer.lap('emit');
-    await this.publisher.settled(stream, cancelled);
-    timer.lap('settle');
-    for (const [stage, ms] of timer.laps) this.staged.observe({ stage }, ms / 1000);
-    if (silenced || events.length || durable.length) {
-      // At debug level, the stage timings of every batch that said something (LOG_LEVEL=debug; bench:alert --trace).
-      this.log.debug({ anomalies: anomalies.length, silenced, duplicates, events: events.length, resent: durable.length, ms: Object.fromEntries(timer.laps) }, 'anomalies processed');
+    const out: ProcessedBatch = { incidents: changed.size, silenced, duplicates, events };
+    // Everything a client can be told is stored, and every notification is in the outbox until settled: the caller
+    // may commit the batch now.
+    release(out);
+    try {
+      await this.publisher.published(stream);
+      timer.lap('publish');
+      await this.publisher.settled(stream, cancelled);
+      timer.lap('settle');
+    } finally {
+      for (const [stage, ms] of timer.laps) this.staged.observe({ stage }, ms / 1000);
+      if (silenced || events.length || durable.length) {
+        // At debug level, the stage timings of every batch that said something (LOG_LEVEL=debug; bench:alert --trace).
+        this.log.debug({ anomalies: anomalies.length, silenced, duplicates, events: events.length, resent: durable.length, ms: Object.fromEntries(timer.laps) }, 'anomalies processed');
+      }
     }
-    return { incidents: changed.size, silenced, duplicates, events };
+    return out;
   }
 
   /** The most recent incidents of each primary entity: one read per tenant of the batch, all at once. */
