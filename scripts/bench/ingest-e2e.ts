@@ -2,6 +2,7 @@
  * Ingest end to end: raw gateway records on Kafka → raw-log consumer → parse/normalise → ClickHouse insert → publish.
  *
  *   npx tsx scripts/bench/ingest-e2e.ts [--records 300000] [--max-lag 8000] [--batch-max-events 5000] [--produce-chunk 8000]
+ *                                       [--private-clickhouse yes]
  *
  * Needs the built workspaces (`npx tsc -b`; `npm run bench:ingest` does it). Infrastructure: KAFKA_BROKERS and
  * CLICKHOUSE_URL, else VIGIL_TEST_KAFKA_BROKERS and VIGIL_TEST_CLICKHOUSE_URL, else `.infra/endpoints.env`, else it
@@ -16,8 +17,11 @@
  *
  * Prints events/s end to end (first record produced → last one stored), the consumer's own rate (first batch start →
  * last batch stored), p50/p99 of the time to ingest one batch, the batch sizes, the peak RSS, and CPU: this process
- * (the ingest pipeline alone) and the ClickHouse server (found by its HTTP port in /proc; other users of that server
- * count too), in CPU-seconds and µs per event. On a shared, loaded machine compare CPU per event, not only events/s.
+ * (the ingest pipeline alone; the part of it spent parsing and normalising shown on its own) and the ClickHouse server
+ * (found by its HTTP port in /proc; other users of that server count too), in CPU-seconds and µs per event. On a
+ * shared, loaded machine compare CPU per event, not only events/s. `--private-clickhouse yes` runs a ClickHouse of the
+ * run's own (test/fixtures/private-clickhouse.ts, same binary and config as deploy/local) so that its CPU is this
+ * run's inserts and merges alone.
  */
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +34,7 @@ import { KafkaEventBus, type EventBus, type OutboundMessage } from '@vigil/platf
 import { bulkRecord } from '../../test/fixtures/gateway-records.js';
 import { clickhouseCommand, clickhouseRows } from '../../test/fixtures/ingest-harness.js';
 import { startIngestPipeline } from '../../test/fixtures/ingest-pipeline.js';
+import { startPrivateClickHouse, type PrivateClickHouse } from '../../test/fixtures/private-clickhouse.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -37,6 +42,7 @@ const RECORDS = Number(args.get('records') ?? 300_000);
 const MAX_LAG = Number(args.get('max-lag') ?? 8_000);
 const BATCH_MAX_EVENTS = args.get('batch-max-events') ?? '5000';
 const PRODUCE_CHUNK = Number(args.get('produce-chunk') ?? 8_000);
+const PRIVATE_CLICKHOUSE = args.get('private-clickhouse') === 'yes';
 const TARGET_BYTES = 1_000;
 
 const REPO = resolve(import.meta.dirname, '../..');
@@ -203,7 +209,11 @@ async function producerRole(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const { kafka, clickhouse, release } = endpoints();
+  const shared = endpoints();
+  const { kafka, release } = shared;
+  let privateCh: PrivateClickHouse | null = null;
+  if (PRIVATE_CLICKHOUSE) privateCh = await startPrivateClickHouse('bench-ingest');
+  const clickhouse = privateCh?.url ?? shared.clickhouse;
   const run = `${Date.now().toString(36)}_${process.pid}`;
   const database = `bench_ingest_${run}`;
   const rawTopic = `bench-ingest-raw-${run}`;
@@ -218,15 +228,19 @@ async function main(): Promise<void> {
   let firstBatchAt = 0;
   let lastStoredAt = 0;
   let parseMs = 0;
+  let parseCpuUs = 0;
   let persistMs = 0;
   let cpuAtFirstBatch: NodeJS.CpuUsage | null = null;
   let chCpuAtFirstBatch = NaN;
-  const chPid = clickhousePid(clickhouse);
+  const chPid = privateCh ? privateCh.pid() : clickhousePid(clickhouse);
   let producerChild: ReturnType<typeof fork> | null = null;
   class TimedIngest extends IngestRecords {
     override parse(records: readonly RawRecord[], options: IngestOptions): ParsedBatch {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const batch = super.parse(records, options);
+      const c = process.cpuUsage(c0);
+      parseCpuUs += c.user + c.system;
       parseMs += performance.now() - t0;
       return batch;
     }
@@ -330,7 +344,8 @@ async function main(): Promise<void> {
         `batch latency    p50 ${quantile(sortedMs, 0.5).toFixed(1)} ms, p99 ${quantile(sortedMs, 0.99).toFixed(1)} ms, max ${sortedMs[sortedMs.length - 1]?.toFixed(1)} ms`,
         `time in batches  parse ${(parseMs / 1000).toFixed(2)} s, store ${((persistMs - (renaming?.publishMs ?? 0)) / 1000).toFixed(2)} s, publish ${((renaming?.publishMs ?? 0) / 1000).toFixed(2)} s (wall, summed over concurrent batches)`,
         `CPU ingest       ${ingestCpuS.toFixed(2)} s (${perEvent(ingestCpuS)}; ${(ingestCpuS / consumerSeconds).toFixed(2)} cores busy)`,
-        `CPU ClickHouse   ${Number.isFinite(chCpu) ? `${chCpu.toFixed(2)} s (${perEvent(chCpu)}; whole server, other users included)` : 'n/a (server not local)'}`,
+        `  of it parse    ${(parseCpuUs / 1e6).toFixed(2)} s (${perEvent(parseCpuUs / 1e6)}; the rest, consume + store + publish: ${perEvent(ingestCpuS - parseCpuUs / 1e6)})`,
+        `CPU ClickHouse   ${Number.isFinite(chCpu) ? `${chCpu.toFixed(2)} s (${perEvent(chCpu)}; ${privateCh ? 'a server of this run alone' : 'whole server, other users included'})` : 'n/a (server not local)'}`,
         `machine          load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`,
         `peak RSS         ${(rss / 1024 / 1024).toFixed(0)} MiB`,
       ].join('\n'),
@@ -341,6 +356,7 @@ async function main(): Promise<void> {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await pipeline.stop().catch((e: unknown) => console.error('stopping the pipeline:', e));
     await clickhouseCommand(clickhouse, `DROP DATABASE IF EXISTS ${database}`).catch(() => undefined);
+    await privateCh?.close().catch((e: unknown) => console.error('stopping the private ClickHouse:', e));
     release();
   }
 }
