@@ -57,6 +57,10 @@ export function stripAddress(raw: string): string {
 export function normaliseIp(raw: string): string | null {
   const s = stripAddress(raw);
   if (parseIpv4(s) >= 0) return s;
+  return normaliseIpv6(s);
+}
+
+function normaliseIpv6(s: string): string | null {
   if (s.indexOf(':') === -1 || s.length > 64) return null;
   if (!ipaddr.IPv6.isValid(s)) return null;
   const v6 = ipaddr.IPv6.parse(s);
@@ -104,6 +108,16 @@ export class TrustedProxies {
     }
   }
 
+  /** Whether an IPv4 address (parseIpv4's number) is a trusted proxy. */
+  hasV4(v4: number): boolean {
+    const ranges = this.v4;
+    for (let i = 0; i < ranges.length; i++) {
+      const r = ranges[i]!;
+      if (((v4 & r.mask) >>> 0) === r.base) return true;
+    }
+    return false;
+  }
+
   get size(): number {
     return this.v4.length + this.v6.length;
   }
@@ -111,10 +125,7 @@ export class TrustedProxies {
   /** Whether a canonical address (output of normaliseIp) is a trusted proxy. */
   has(ip: string): boolean {
     const v4 = parseIpv4(ip);
-    if (v4 >= 0) {
-      for (const r of this.v4) if (((v4 & r.mask) >>> 0) === r.base) return true;
-      return false;
-    }
+    if (v4 >= 0) return this.hasV4(v4);
     if (this.v6.length === 0) return false;
     const addr = ipaddr.IPv6.parse(ip);
     for (const [range, bits] of this.v6) if (addr.match(range, bits)) return true;
@@ -146,24 +157,40 @@ export type ClientIpResult = { ok: true; ip: string } | { ok: false; bad: string
  * `peer` is the address the gateway saw the connection from (or its own resolved client address); '' when
  * the format does not carry one.
  */
+/** Set by hop(): whether the address it returned is a trusted proxy. */
+let hopTrusted = false;
+
+/** normaliseIp(raw), and whether the result is trusted, with an IPv4 address parsed once. */
+function hop(raw: string, trusted: TrustedProxies): string | null {
+  const s = stripAddress(raw);
+  const v4 = parseIpv4(s);
+  if (v4 >= 0) {
+    hopTrusted = trusted.hasV4(v4);
+    return s;
+  }
+  const ip = normaliseIpv6(s);
+  hopTrusted = ip !== null && trusted.has(ip);
+  return ip;
+}
+
 export function resolveClientIp(xff: string, peer: string, trusted: TrustedProxies): ClientIpResult {
   let last = '';
   if (peer !== '') {
-    const ip = normaliseIp(peer);
+    const ip = hop(peer, trusted);
     if (ip === null) return { ok: false, bad: peer };
-    if (!trusted.has(ip) || xff === '' || xff === '-') return { ok: true, ip };
+    if (!hopTrusted || xff === '' || xff === '-') return { ok: true, ip };
     last = ip;
   }
   if (xff === '' || xff === '-') return last === '' ? { ok: false, bad: '' } : { ok: true, ip: last };
   let end = xff.length;
   while (end > 0) {
     const comma = xff.lastIndexOf(',', end - 1);
-    const hop = xff.slice(comma + 1, end);
+    const entry = xff.slice(comma + 1, end);
     end = comma;
-    if (hop.trim() === '') continue;
-    const ip = normaliseIp(hop);
-    if (ip === null) return { ok: false, bad: hop.trim() };
-    if (!trusted.has(ip)) return { ok: true, ip };
+    if (entry.trim() === '') continue;
+    const ip = hop(entry, trusted);
+    if (ip === null) return { ok: false, bad: entry.trim() };
+    if (!hopTrusted) return { ok: true, ip };
     last = ip;
     if (comma < 0) break;
   }

@@ -70,6 +70,8 @@ describe('resolveClientIp (X-Forwarded-For walk)', () => {
     ['ports and brackets are stripped', '203.0.113.7:5555', '10.0.0.2:443', '203.0.113.7'],
     ['IPv6 client, trusted IPv6 proxy', '[2001:db8::1]:80', '2001:db8:ffff::5', '2001:db8::1'],
     ['IPv4-mapped IPv6 is unwrapped', '::ffff:203.0.113.7', '10.0.0.2', '203.0.113.7'],
+    ['an IPv4-mapped peer is trusted by its IPv4 range', '203.0.113.7', '::ffff:10.0.0.2', '203.0.113.7'],
+    ['an IPv4-mapped hop inside XFF is trusted by its IPv4 range', '203.0.113.7, ::ffff:10.1.1.1', '10.0.0.2', '203.0.113.7'],
     ['IPv6 is written in RFC 5952 form', '2001:0DB8:0000:0000:0000:0000:0000:0001', '10.0.0.2', '2001:db8::1'],
     ['empty entries are skipped', '203.0.113.7, , ', '10.0.0.2', '203.0.113.7'],
     ['peer absent (AWS, Tyk): walk XFF only', '203.0.113.7, 10.0.0.2', '', '203.0.113.7'],

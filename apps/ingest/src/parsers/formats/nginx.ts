@@ -86,7 +86,15 @@ export const nginx: TextFormat = {
   toDraft(line: string): Draft | Rejection {
     const m = LINE.exec(line);
     if (m === null) return reject('malformed', `${NOT_NGINX}: ${show(line)}`);
-    const [, remote = '', user = '', time = '', request = '', status = '', sent = '', , ua = '', tail = ''] = m;
+    // Indexed reads rather than array destructuring (which goes through the iterator protocol).
+    const remote = m[1] ?? '';
+    const user = m[2] ?? '';
+    const time = m[3] ?? '';
+    const request = m[4] ?? '';
+    const status = m[5] ?? '';
+    const sent = m[6] ?? '';
+    const ua = m[8] ?? '';
+    const tail = m[9] ?? '';
     const rest = tail.trimEnd();
     const d = emptyDraft();
     d.peer = remote;
