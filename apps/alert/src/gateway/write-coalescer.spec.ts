@@ -91,6 +91,18 @@ describe(WriteCoalescer.name, () => {
       expect(w!.count).toBe(3);
     });
 
+    it('does not hold a volatile broadcast: it is written at once', async () => {
+      await start(true);
+      const a = await client();
+      const [w] = [...nsp.sockets.values()].map((s) => countWrites(s.conn));
+
+      nsp.to('room').volatile.emit('anomaly.detected', { n: 1 });
+      expect(w!.count).toBe(1);
+
+      await waitFor(() => a.got.length === 1);
+      expect(a.got).toEqual(['anomaly.detected#1']);
+    });
+
     it('keeps a direct emit to one socket in order with the broadcasts held around it', async () => {
       await start(true);
       const a = await client();

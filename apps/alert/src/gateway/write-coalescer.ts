@@ -47,11 +47,15 @@ export class WriteCoalescer {
     const a = adapter as Partial<AdapterWithApply>;
     if (typeof a.apply !== 'function') return false;
     const apply = a.apply.bind(adapter);
-    (adapter as AdapterWithApply).apply = (opts, callback) =>
+    (adapter as AdapterWithApply).apply = (opts, callback) => {
+      // A volatile broadcast is not held (engine.io drops a volatile packet to a socket that is not writable; one
+      // that comes after a held packet in the same turn is dropped, as it is while any write is in flight).
+      if ((opts as { flags?: { volatile?: boolean } } | undefined)?.flags?.volatile) return apply(opts, callback);
       apply(opts, (socket) => {
         coalescer.hold(socket.conn);
         callback(socket);
       });
+    };
     return true;
   }
 
