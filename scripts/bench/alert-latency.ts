@@ -20,7 +20,13 @@
  * --trace     servers log at debug level; their per-batch timings of the measured run are summarised (p50/p99/max):
  *             queuedMs (bus append → consumer handler), then ProcessAnomalies' stages: wait (entity lock), read (anomaly
  *             insert, silences, incidents, pending outbox), outbox (record), write (incident upserts + live-event log),
- *             emit (socket broadcast + publish for webhooks), settle (outbox done).
+ *             emit (socket broadcast; the batch is released to the consumer here), then publish (for webhooks) and
+ *             settle (outbox done), which no longer hold up the partition's next batch.
+ * --server-log <path>  (distributed) each alert instance's log lines also go to <path>.<i>.
+ *
+ * On the dev Kafka mock every fetch returned one message per partition (one record batch: the bench produces each
+ * anomaly on its own), so in distributed mode a partition takes at most one anomaly per batch time (read + outbox +
+ * write + emit): at 10/s over 4 partitions that has to stay under ~400 ms, which a loaded machine does not give.
  *
  * Open files: this process holds one socket per client and each server one per client. If `ulimit -n` is below
  * about 2 × clients + 500, raise it first (`ulimit -n 8192`).
