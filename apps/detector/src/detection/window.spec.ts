@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { BoundedDistinct, LatencySketch, TopCounter, Watermark, WindowAggregate, windowStartOf, type WindowEvent } from './window.js';
+import { BoundedDistinct, LatencySketch, TopCounter, TRACK_ALL, TRACK_TOPS, Watermark, WindowAggregate, windowStartOf, type WindowAggJson, type WindowEvent } from './window.js';
 
 const W = 60_000;
 const T0 = Date.UTC(2024, 2, 12, 14, 0, 0);
@@ -77,6 +77,53 @@ describe(WindowAggregate.name, () => {
     expect(merged.distinctCount('paths')).toBeLessThan(210);
     expect(merged.latencyP95()).toBeCloseTo(whole.latencyP95(), 6);
     expect(merged.activity).toBe(whole.activity);
+  });
+  it('reads a partial in the wire form written before the window rewrite, and writes it back unchanged', () => {
+    // written by the previous implementation (commit 02ff8cd): 4 events of one token, 2 IPs, 401/404/503 among them
+    const wire =
+      '{"v":1,"n":4,"a":1,"nf":1,"tm":0,"e5":1,"bo":400,"t0":1710252001000,"t1":1710252022000,"act":2321,"ws":1710252000000,"wl":60000,' +
+      '"d":{"paths":{"k":[3129918227,1389868177,3627948039]},"ips":{"s":["203.0.113.7","198.51.100.2"]},"failIps":{"k":[339622278]}},' +
+      '"top":{"ips":[["203.0.113.7",2],["198.51.100.2",2]],"paths":[["/v1/orders/1",1],["/v1/orders/2",2],["/v1/orders/3",1]],' +
+      '"statuses":[["200",1],["401",1],["404",1],["503",1]],"routes":[["/v1/orders/:id",4]],"failIps":[["203.0.113.7",1]]},' +
+      '"lat":[[54,1],[63,1],[74,1],[140,1]],"asn":[3320],"cc":["DE","FR"],"smp":["e0","e1","e2","e3"],"fsmp":["e1","e2","e3"],"tr":243}';
+    const w = WindowAggregate.fromJSON(JSON.parse(wire) as WindowAggJson);
+    expect(JSON.stringify(w)).toBe(wire);
+    expect({ paths: w.distinctCount('paths'), ips: w.distinctSet('ips')?.values(), failIps: w.distinctCount('failIps'), p95: Math.round(w.latencyP95()) }).toEqual({ paths: 3, ips: ['203.0.113.7', '198.51.100.2'], failIps: 1, p95: 902 });
+    expect(w.top('paths', 1)).toEqual([{ value: '/v1/orders/2', count: 2 }]);
+    // the same events added here give the same wire form
+    const again = new WindowAggregate(T0, W, 243);
+    [['203.0.113.7', '/v1/orders/1', 200, 20], ['203.0.113.7', '/v1/orders/2', 401, 35], ['198.51.100.2', '/v1/orders/2', 404, 900], ['198.51.100.2', '/v1/orders/3', 503, 12.5]].forEach(([ip, path, status, lat], i) =>
+      again.add(ev({ id: `e${i}`, ts: T0 + 1000 + i * 7000, clientIp: ip as string, path: path as string, status: status as number, latencyMs: lat as number, tokenId: 'tk_a', country: i === 3 ? 'FR' : 'DE' })),
+    );
+    expect(JSON.stringify(again)).toBe(wire);
+  });
+
+  it('carries nothing over when a pooled aggregate is reused for an entity type that tracks less, then more', () => {
+    const w = new WindowAggregate(T0, W, TRACK_ALL);
+    for (let i = 0; i < 100; i++) w.add(ev({ status: 401, path: `/p/${i}`, clientIp: `10.0.0.${i}`, tokenId: `tk_${i}`, latencyMs: 900, country: 'FR', asn: 64500 + i }));
+    w.reset(T0 + W, W, TRACK_TOPS);
+    w.add(ev({ ts: T0 + W + 10, path: '/v1/me', id: 'mid' }));
+    w.reset(T0 + 2 * W, W, TRACK_ALL);
+    w.add(ev({ ts: T0 + 2 * W + 10, path: '/v1/x', id: 'last', latencyMs: 20 }));
+    const distinct = ['paths', 'ips', 'tokens', 'endpoints', 'failIps'] as const;
+    expect(distinct.map((f) => w.distinctCount(f))).toEqual([1, 1, 0, 1, 0]);
+    expect([w.top('paths', 5), w.top('failIps', 5), w.asns, w.countries, w.samples]).toEqual([[{ value: '/v1/x', count: 1 }], [], [3320], ['DE'], ['last']]);
+    expect(w.toJSON().lat).toHaveLength(1);
+    expect(w.latencyP95()).toBeLessThan(25);
+  });
+
+  it('merges a partial of one event into a busy window as if the event had been added there', () => {
+    const busy = Array.from({ length: 500 }, (_, i) => ev({ clientIp: `10.1.${i % 250}.1`, path: `/v1/orders/${i % 40}`, status: i % 9 === 0 ? 401 : 200, latencyMs: 10 + (i % 50) }));
+    const late = ev({ clientIp: '10.9.9.9', path: '/v1/orders/7', status: 401, latencyMs: 4000 });
+    const direct = new WindowAggregate(T0, W);
+    const merged = new WindowAggregate(T0, W);
+    busy.forEach((e) => (direct.add(e), merged.add(e)));
+    direct.add(late);
+    const partial = new WindowAggregate(T0, W);
+    partial.add(late);
+    merged.merge(partial);
+    expect(JSON.stringify(merged)).toBe(JSON.stringify(direct));
+    expect(merged.distinctCount('failIps')).toBe(57);
   });
 });
 

@@ -38,11 +38,20 @@ const LOG_GAMMA = Math.log(SKETCH_GAMMA);
 
 /** 32-bit FNV-1a then a murmur3 finaliser (good avalanche for HyperLogLog). */
 export function hash32(s: string): number {
-  let h = 0x811c9dc5;
+  return fmix(fnv(FNV_OFFSET, s));
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+
+function fnv(h: number, s: string): number {
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
+  return h;
+}
+
+function fmix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -51,21 +60,43 @@ export function hash32(s: string): number {
   return h >>> 0;
 }
 
+/** hash32(endpointOf(e)) without building the string (ASCII methods; anything else through the string). */
+function endpointHash(method: string, routeOrPath: string): number {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < method.length; i++) {
+    let c = method.charCodeAt(i);
+    if (c >= 128) return hash32(`${method.toUpperCase()} ${routeOrPath}`);
+    if (c >= 97 && c <= 122) c -= 32;
+    h ^= c;
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= 32;
+  h = Math.imul(h, 0x01000193);
+  return fmix(fnv(h, routeOrPath));
+}
+
 // ---- distinct values ----------------------------------------------------------------------------
 
 /** Wire form: exact values (`s`), exact 32-bit hashes (`k`, fields whose values are never shown), or HLL registers (`h`). */
 export type DistinctJson = { s: string[] } | { k: number[] } | { h: string };
 
+/** Highest register value a hash can give (p = 10): sums of 2^−v over registers are then exact in a double. */
+const HLL_MAX_RANK = 32 - HLL_P + 1;
+
 /**
  * Exact up to `cap` values (as 32-bit hashes in one small typed array, plus the values themselves when `keepValues`),
  * then a HyperLogLog (p = 10, ≈ 3 % standard error; linear counting below 2.5 m, so small counts stay near exact).
- * Mergeable. No Set, no Map: one typed array that grows 4 → 64, then the 1 KiB of registers.
+ * Mergeable. No Set, no Map: one typed array that grows 4 → 64, then the 1 KiB of registers, whose harmonic sum and
+ * zero count are kept up to date as registers rise (the early evaluation reads the count after every event).
  */
 export class BoundedDistinct {
   private hashes: Uint32Array | null = null;
   private n = 0;
   private vals: string[] | null;
   private registers: Uint8Array | null = null;
+  /** Σ 2^−register and the number of zero registers (valid while `registers` is set). */
+  private sum = 0;
+  private zeros = 0;
   /** Cached HLL estimate (−1: stale). */
   private estimate = -1;
 
@@ -128,16 +159,9 @@ export class BoundedDistinct {
   get size(): number {
     if (!this.registers) return this.n;
     if (this.estimate >= 0) return this.estimate;
-    const r = this.registers;
-    let sum = 0;
-    let zeros = 0;
-    for (let i = 0; i < HLL_M; i++) {
-      const v = r[i] as number;
-      sum += 2 ** -v;
-      if (v === 0) zeros++;
-    }
     const alpha = 0.7213 / (1 + 1.079 / HLL_M);
-    const raw = (alpha * HLL_M * HLL_M) / sum;
+    const raw = (alpha * HLL_M * HLL_M) / this.sum;
+    const zeros = this.zeros;
     this.estimate = raw <= 2.5 * HLL_M && zeros > 0 ? Math.round(HLL_M * Math.log(HLL_M / zeros)) : Math.round(raw);
     return this.estimate;
   }
@@ -145,14 +169,15 @@ export class BoundedDistinct {
   merge(other: BoundedDistinct): void {
     if (!other.registers) {
       const hs = other.hashes;
-      for (let i = 0; i < other.n; i++) this.addHash(hs![i] as number, other.vals?.[i]);
+      const ov = other.vals;
+      for (let i = 0; i < other.n; i++) this.addHash(hs![i] as number, ov ? ov[i] : undefined);
       return;
     }
     if (!this.registers) this.toSketch();
     const r = this.registers!;
     const o = other.registers;
     for (let i = 0; i < HLL_M; i++) if ((o[i] as number) > (r[i] as number)) r[i] = o[i] as number;
-    this.estimate = -1;
+    this.recount();
   }
 
   toJSON(): DistinctJson {
@@ -169,6 +194,7 @@ export class BoundedDistinct {
       const bytes = Buffer.from(j.h, 'base64');
       if (bytes.length !== HLL_M) throw new Error(`distinct sketch: expected ${HLL_M} registers, got ${bytes.length}`);
       d.registers = new Uint8Array(bytes);
+      d.recount();
     }
     return d;
   }
@@ -193,68 +219,110 @@ export class BoundedDistinct {
     const n = this.n;
     this.registers = this.spare ?? new Uint8Array(HLL_M);
     this.spare = null;
+    this.sum = HLL_M;
+    this.zeros = HLL_M;
+    this.estimate = -1;
     for (let i = 0; i < n; i++) this.sketch(hs![i] as number);
     this.n = 0;
+  }
+
+  /** Harmonic sum and zero count from the registers (after a merge or a load). */
+  private recount(): void {
+    const r = this.registers!;
+    let sum = 0;
+    let zeros = 0;
+    for (let i = 0; i < HLL_M; i++) {
+      const v = r[i] as number;
+      sum += 2 ** -v;
+      if (v === 0) zeros++;
+    }
+    this.sum = sum;
+    this.zeros = zeros;
+    this.estimate = -1;
   }
 
   private sketch(h: number): void {
     const idx = h >>> (32 - HLL_P);
     const rest = (h << HLL_P) >>> 0;
-    const rank = rest === 0 ? 32 - HLL_P + 1 : Math.clz32(rest) + 1;
+    const rank = rest === 0 ? HLL_MAX_RANK : Math.clz32(rest) + 1;
     const r = this.registers!;
-    if (rank > (r[idx] as number)) {
+    const old = r[idx] as number;
+    if (rank > old) {
       r[idx] = rank;
+      // exact for registers this code writes (≤ 23): every term is a multiple of 2^−23 and the sum is at most 1024
+      this.sum += POW2_NEG[rank]! - (old <= HLL_MAX_RANK ? POW2_NEG[old]! : 2 ** -old);
+      if (old === 0) this.zeros -= 1;
       this.estimate = -1;
     }
   }
 }
 
+const POW2_NEG: Float64Array = Float64Array.from({ length: HLL_MAX_RANK + 1 }, (_, v) => 2 ** -v);
+
 // ---- top contributors ---------------------------------------------------------------------------
 
-/** Space-saving top-k over two small parallel arrays: exact while fewer than k keys, then counts are upper bounds. Mergeable (approximately). */
+/**
+ * Space-saving top-k over two small parallel arrays: exact while fewer than k keys, then counts are upper bounds.
+ * Mergeable (approximately). A lookup checks the slot of the last hit first, then scans (V8 compares strings of
+ * different lengths or first characters at once: a scan of 20 keys costs less than hashing the key).
+ */
 export class TopCounter {
   private readonly keys: string[] = [];
   private readonly cnt: number[] = [];
   /** Keys in use (the arrays are reused when a pooled window is cleared). */
   private len = 0;
+  /** Slot of the last key added. */
+  private last = 0;
 
   constructor(private readonly k = TOP_K) {}
 
   clear(): void {
     this.len = 0;
+    this.last = 0;
   }
 
   add(key: string, n = 1): void {
     const keys = this.keys;
+    const cnt = this.cnt;
     const len = this.len;
+    const last = this.last;
+    if (last < len && keys[last] === key) {
+      cnt[last] = (cnt[last] as number) + n;
+      return;
+    }
     for (let i = 0; i < len; i++) {
       if (keys[i] === key) {
-        this.cnt[i] = (this.cnt[i] as number) + n;
+        cnt[i] = (cnt[i] as number) + n;
+        this.last = i;
         return;
       }
     }
     if (len < this.k) {
       keys[len] = key;
-      this.cnt[len] = n;
+      cnt[len] = n;
       this.len = len + 1;
+      this.last = len;
       return;
     }
     let at = 0;
     let min = Infinity;
     for (let i = 0; i < len; i++) {
-      const c = this.cnt[i] as number;
+      const c = cnt[i] as number;
       if (c < min) {
         min = c;
         at = i;
       }
     }
     keys[at] = key;
-    this.cnt[at] = min + n;
+    cnt[at] = min + n;
+    this.last = at;
   }
 
   /** Adds the other's counts (exact while the union fits in k keys; space-saving replacement beyond). */
   merge(other: TopCounter): void {
-    for (let i = 0; i < other.len; i++) this.add(other.keys[i]!, other.cnt[i]!);
+    const keys = other.keys;
+    const cnt = other.cnt;
+    for (let i = 0; i < other.len; i++) this.add(keys[i]!, cnt[i]!);
   }
 
   /** Highest counts first; ties by key so the order is deterministic. */
@@ -295,9 +363,18 @@ function byCountThenKey(a: [string, number], b: [string, number]): number {
 /** Bucket index for a latency: ceil(log_γ(ms + 1)), capped (1 h and beyond share the last bucket). */
 const LAT_BUCKETS = 320;
 
-/** Log-bucket quantile sketch: value v lands in bucket ceil(log_γ(v + 1)); quantiles within ≈ (γ − 1)/2. Dense counts in one typed array. */
+/**
+ * Log-bucket quantile sketch: value v lands in bucket ceil(log_γ(v + 1)); quantiles within ≈ (γ − 1)/2. Dense counts
+ * in one typed array that covers only the buckets in use (8 to start with, on the V8 heap; grown by doubling, up to
+ * all 320), and every pass runs over the non-empty range only: a partial of a few events costs a few slots.
+ */
 export class LatencySketch {
-  private counts: Float64Array | null = null;
+  /** Counts of buckets base … base + c.length − 1. */
+  private c: Float64Array | null = null;
+  private base = 0;
+  /** Lowest and highest bucket counted since the last clear (lo > hi: none). */
+  private lo = LAT_BUCKETS;
+  private hi = -1;
   total = 0;
 
   add(ms: number, n = 1): void {
@@ -306,13 +383,14 @@ export class LatencySketch {
   }
 
   quantile(q: number): number {
-    const c = this.counts;
+    const c = this.c;
     if (this.total === 0 || !c) return 0;
     const rank = Math.max(1, Math.ceil(q * this.total));
+    const base = this.base;
     let seen = 0;
     let last = 0;
-    for (let k = 0; k < LAT_BUCKETS; k++) {
-      const v = c[k] as number;
+    for (let k = this.lo; k <= this.hi; k++) {
+      const v = c[k - base] as number;
       if (v === 0) continue;
       last = k;
       seen += v;
@@ -322,34 +400,79 @@ export class LatencySketch {
   }
 
   merge(other: LatencySketch): void {
-    const o = other.counts;
+    const o = other.c;
     if (!o) return;
-    for (let k = 0; k < LAT_BUCKETS; k++) if (o[k]) this.bump(k, o[k] as number);
+    const base = other.base;
+    for (let k = other.lo; k <= other.hi; k++) {
+      const v = o[k - base] as number;
+      if (v) this.bump(k, v);
+    }
   }
 
   toJSON(): [number, number][] {
     const out: [number, number][] = [];
-    const c = this.counts;
-    if (c) for (let k = 0; k < LAT_BUCKETS; k++) if (c[k]) out.push([k, c[k] as number]);
+    const c = this.c;
+    if (c) {
+      for (let k = this.lo; k <= this.hi; k++) {
+        const v = c[k - this.base] as number;
+        if (v) out.push([k, v]);
+      }
+    }
     return out;
   }
 
   static fromJSON(j: [number, number][]): LatencySketch {
     const s = new LatencySketch();
-    for (const [k, v] of j) s.bump(Math.min(LAT_BUCKETS - 1, Math.max(0, Math.trunc(k))), v);
+    s.load(j);
     return s;
   }
 
+  /** Adds the buckets of a wire form. */
+  load(j: [number, number][]): void {
+    for (const [k, v] of j) this.bump(Math.min(LAT_BUCKETS - 1, Math.max(0, Math.trunc(k))), v);
+  }
+
   clear(): void {
-    if (this.total === 0) return;
-    this.counts?.fill(0);
+    const c = this.c;
+    if (c && this.lo <= this.hi) c.fill(0, this.lo - this.base, this.hi - this.base + 1);
+    this.lo = LAT_BUCKETS;
+    this.hi = -1;
     this.total = 0;
   }
 
   private bump(b: number, n: number): void {
-    const c = (this.counts ??= new Float64Array(LAT_BUCKETS));
-    c[b] = (c[b] as number) + n;
     this.total += n;
+    if (!(b >= 0)) {
+      this.c ??= new Float64Array(8); // NaN latency: counted, in no bucket
+      return;
+    }
+    let c = this.c;
+    if (c === null || b < this.base || b >= this.base + c.length) c = this.cover(b);
+    c[b - this.base] = (c[b - this.base] as number) + n;
+    if (b < this.lo) this.lo = b;
+    if (b > this.hi) this.hi = b;
+  }
+
+  /** An array that covers bucket b and every bucket in use. */
+  private cover(b: number): Float64Array {
+    const old = this.c;
+    const empty = this.lo > this.hi;
+    const lo = empty ? b : Math.min(this.lo, b);
+    const hi = empty ? b : Math.max(this.hi, b);
+    const span = hi - lo + 1;
+    let cap = old ? old.length : 8;
+    while (cap < span) cap *= 2;
+    if (cap * 2 > LAT_BUCKETS) cap = LAT_BUCKETS;
+    const base = Math.max(0, Math.min(LAT_BUCKETS - cap, lo - ((cap - span) >> 1)));
+    if (old && empty && old.length === cap) {
+      this.base = base; // all zeros: moved, not copied
+      return old;
+    }
+    const c = new Float64Array(cap);
+    if (old && !empty) for (let k = this.lo; k <= this.hi; k++) c[k - base] = old[k - this.base] as number;
+    this.c = c;
+    this.base = base;
+    return c;
   }
 }
 
@@ -404,11 +527,9 @@ export const TRACK_LATENCY = 32;
 export const TRACK_LOCATIONS = 64;
 export const TRACK_TOPS = 128;
 export const TRACK_ALL = 255;
-const DISTINCT_BIT: Record<DistinctField, number> = { paths: TRACK_PATHS, ips: TRACK_IPS, tokens: TRACK_TOKENS, endpoints: TRACK_ENDPOINTS, failIps: TRACK_FAIL_IPS };
 
 /** Status codes as strings, made once (top-contributor keys). */
 const STATUS_TEXT: string[] = Array.from({ length: 600 }, (_, i) => String(i));
-const statusText = (s: number): string => (s >= 0 && s < 600 ? (STATUS_TEXT[s] as string) : String(s));
 
 /** One entity's metrics over one window [windowStart, windowStart + windowMs). */
 export class WindowAggregate {
@@ -442,6 +563,8 @@ export class WindowAggregate {
   private nSmp = 0;
   private readonly fsmp: string[] = [];
   private nFsmp = 0;
+  /** TRACK_* bits of the pieces that may hold data (written since the last reset). */
+  private filled = 0;
 
   constructor(
     public windowStart: number,
@@ -484,17 +607,25 @@ export class WindowAggregate {
     this.firstTs = Infinity;
     this.lastTs = -Infinity;
     this.activity = 0;
-    this.dPaths?.clear(false);
-    this.dIps?.clear(true);
-    this.dTokens?.clear(false);
-    this.dEndpoints?.clear(false);
-    this.dFailIps?.clear(false);
-    this.tIps?.clear();
-    this.tPaths?.clear();
-    this.tStatuses?.clear();
-    this.tRoutes?.clear();
-    this.tFailIps?.clear();
-    this.latency.clear();
+    // only the pieces written since the last reset: a pooled aggregate keeps every piece it ever had, and touching
+    // each one costs a cache miss
+    const f = this.filled;
+    if (f !== 0) {
+      if (f & TRACK_PATHS) this.dPaths?.clear(false);
+      if (f & TRACK_IPS) this.dIps?.clear(true);
+      if (f & TRACK_TOKENS) this.dTokens?.clear(false);
+      if (f & TRACK_ENDPOINTS) this.dEndpoints?.clear(false);
+      if (f & TRACK_FAIL_IPS) this.dFailIps?.clear(false);
+      if (f & TRACK_TOPS) {
+        this.tIps?.clear();
+        this.tPaths?.clear();
+        this.tStatuses?.clear();
+        this.tRoutes?.clear();
+        this.tFailIps?.clear();
+      }
+      if (f & TRACK_LATENCY) this.latency.clear();
+      this.filled = 0;
+    }
     this.nAsn = 0;
     this.nCc = 0;
     this.nSmp = 0;
@@ -528,29 +659,31 @@ export class WindowAggregate {
   add(e: WindowEvent): void {
     this.requests += 1;
     const s = e.status;
-    const failed = isAuthFailure(s);
+    const failed = s === 401 || s === 403;
     if (failed) this.authFailures += 1;
-    if (s === 404) this.notFound += 1;
-    if (s === 429) this.tooMany += 1;
-    if (s >= 500) this.errors5xx += 1;
+    else if (s === 404) this.notFound += 1;
+    else if (s === 429) this.tooMany += 1;
+    else if (s >= 500) this.errors5xx += 1;
     this.bytesOut += e.bytesOut;
-    if (e.ts < this.firstTs) this.firstTs = e.ts;
-    if (e.ts > this.lastTs) this.lastTs = e.ts;
-    const slice = Math.min(SLICES - 1, Math.max(0, Math.floor(((e.ts - this.windowStart) / this.windowMs) * SLICES)));
-    this.activity = (this.activity | (1 << slice)) >>> 0;
+    const ts = e.ts;
+    if (ts < this.firstTs) this.firstTs = ts;
+    if (ts > this.lastTs) this.lastTs = ts;
+    const slice = Math.floor(((ts - this.windowStart) / this.windowMs) * SLICES);
+    this.activity = (this.activity | (1 << (slice < 0 ? 0 : slice > SLICES - 1 ? SLICES - 1 : slice))) >>> 0;
     const tr = this.tracks;
-    if (tr & TRACK_PATHS) (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).add(e.path);
-    if (tr & TRACK_IPS) (this.dIps ??= new BoundedDistinct()).add(e.clientIp);
-    if (tr & TRACK_TOKENS && e.tokenId) (this.dTokens ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).add(e.tokenId);
-    if (tr & TRACK_ENDPOINTS) (this.dEndpoints ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).add(endpointOf(e));
+    this.filled |= tr;
+    if (tr & TRACK_PATHS) (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHash(hash32(e.path));
+    if (tr & TRACK_IPS) (this.dIps ??= new BoundedDistinct()).addHash(hash32(e.clientIp), e.clientIp);
+    if (tr & TRACK_TOKENS && e.tokenId) (this.dTokens ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHash(hash32(e.tokenId));
+    if (tr & TRACK_ENDPOINTS) (this.dEndpoints ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHash(endpointHash(e.method, e.route || e.path));
     if (tr & TRACK_TOPS) {
       (this.tIps ??= new TopCounter()).add(e.clientIp);
       (this.tPaths ??= new TopCounter()).add(e.path);
-      (this.tStatuses ??= new TopCounter()).add(statusText(s));
+      (this.tStatuses ??= new TopCounter()).add(s >= 0 && s < 600 ? STATUS_TEXT[s]! : String(s));
       (this.tRoutes ??= new TopCounter()).add(e.route || e.path);
     }
     if (failed) {
-      if (tr & TRACK_FAIL_IPS) (this.dFailIps ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).add(e.clientIp);
+      if (tr & TRACK_FAIL_IPS) (this.dFailIps ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHash(hash32(e.clientIp));
       if (tr & TRACK_TOPS) (this.tFailIps ??= new TopCounter()).add(e.clientIp);
     }
     if (tr & TRACK_LATENCY) this.latency.add(e.latencyMs);
@@ -572,23 +705,27 @@ export class WindowAggregate {
     this.firstTs = Math.min(this.firstTs, o.firstTs);
     this.lastTs = Math.max(this.lastTs, o.lastTs);
     this.activity = (this.activity | o.activity) >>> 0;
-    for (const f of DISTINCT_FIELDS) {
-      const d = o.distinctSet(f);
-      if (d && this.tracks & DISTINCT_BIT[f]) this.d(f).merge(d);
+    const tr = this.tracks;
+    this.filled |= tr;
+    if (o.dPaths && tr & TRACK_PATHS) (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dPaths);
+    if (o.dIps && tr & TRACK_IPS) (this.dIps ??= new BoundedDistinct()).merge(o.dIps);
+    if (o.dTokens && tr & TRACK_TOKENS) (this.dTokens ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dTokens);
+    if (o.dEndpoints && tr & TRACK_ENDPOINTS) (this.dEndpoints ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dEndpoints);
+    if (o.dFailIps && tr & TRACK_FAIL_IPS) (this.dFailIps ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dFailIps);
+    if (tr & TRACK_TOPS) {
+      if (o.tIps) (this.tIps ??= new TopCounter()).merge(o.tIps);
+      if (o.tPaths) (this.tPaths ??= new TopCounter()).merge(o.tPaths);
+      if (o.tStatuses) (this.tStatuses ??= new TopCounter()).merge(o.tStatuses);
+      if (o.tRoutes) (this.tRoutes ??= new TopCounter()).merge(o.tRoutes);
+      if (o.tFailIps) (this.tFailIps ??= new TopCounter()).merge(o.tFailIps);
     }
-    if (this.tracks & TRACK_TOPS) {
-      for (const f of TOP_FIELDS) {
-        const t = o.topCounter(f);
-        if (t) this.t(f).merge(t);
-      }
-    }
-    if (this.tracks & TRACK_LATENCY) this.latency.merge(o.latency);
-    if (this.tracks & TRACK_LOCATIONS) {
+    if (tr & TRACK_LATENCY) this.latency.merge(o.latency);
+    if (tr & TRACK_LOCATIONS) {
       for (let i = 0; i < o.nAsn; i++) this.addAsn(o.asn[i]!);
       for (let i = 0; i < o.nCc; i++) this.addCountry(o.cc[i]!);
     }
-    for (let i = 0; i < o.nSmp; i++) this.addSample(o.smp[i]!);
-    for (let i = 0; i < o.nFsmp; i++) this.addFailureSample(o.fsmp[i]!);
+    for (let i = 0; i < o.nSmp && this.nSmp < SAMPLES; i++) this.addSample(o.smp[i]!);
+    for (let i = 0; i < o.nFsmp && this.nFsmp < SAMPLES; i++) this.addFailureSample(o.fsmp[i]!);
   }
 
   distinctCount(f: DistinctField): number {
@@ -686,6 +823,7 @@ export class WindowAggregate {
   static fromJSON(j: WindowAggJson): WindowAggregate {
     if (j.v !== 1) throw new Error(`window aggregate: unknown version ${String(j.v)}`);
     const w = new WindowAggregate(j.ws, j.wl, j.tr === undefined ? TRACK_ALL : j.tr & TRACK_ALL);
+    w.filled = TRACK_ALL; // pieces are read from the wire whatever the aggregate tracks
     w.requests = j.n;
     w.authFailures = j.a;
     w.notFound = j.nf;
@@ -701,9 +839,12 @@ export class WindowAggregate {
     }
     for (const f of TOP_FIELDS) {
       const v = j.top[f];
-      if (v) w.t(f).merge(TopCounter.fromJSON(v));
+      if (v) {
+        const t = w.t(f);
+        for (const [key, n] of v) t.add(key, n);
+      }
     }
-    w.latency.merge(LatencySketch.fromJSON(j.lat));
+    w.latency.load(j.lat);
     for (const a of j.asn) w.addAsn(a);
     for (const c of j.cc) w.addCountry(c);
     for (const id of j.smp) w.addSample(id);
@@ -717,12 +858,6 @@ export class WindowAggregate {
     else if (f === 'tokens') this.dTokens = v;
     else if (f === 'endpoints') this.dEndpoints = v;
     else this.dFailIps = v;
-  }
-
-  private d(f: DistinctField): BoundedDistinct {
-    let v = this.distinctSet(f);
-    if (!v) this.setDistinct(f, (v = new BoundedDistinct(DISTINCT_EXACT_CAP, f === 'ips')));
-    return v;
   }
 
   private t(f: TopField): TopCounter {
