@@ -3,8 +3,8 @@ import { DEFAULT_BASELINE_OPTIONS, EntityBaseline, PopulationBaseline, describeE
 import { logPFromScore, scoreFromLogP, severityFromScore } from './calibration.js';
 import { countDistribution, countLogCdf, countLogSf, countLowerBound, countUpperBound } from './count-model.js';
 import { alphaForHalfLife, ewmaStep, type EwmaMoments } from './ewma.js';
-import { robustStats } from './robust.js';
-import { seasonalSlot, slotLabel } from './seasonal.js';
+import { robustStats, robustStatsInto } from './robust.js';
+import { seasonalSlot, slotLabel, slotLabelAt } from './seasonal.js';
 import { poissonSample, seededRandom } from './test-random.js';
 
 const MINUTE = 60_000;
@@ -56,6 +56,8 @@ describe(robustStats.name, () => {
     const r = robustStats(Float64Array.from(values));
     expect(r.median).toBe(median);
     expect(r.mad).toBe(mad);
+    const ring = Float32Array.from([NaN, ...values, NaN]);
+    expect(robustStatsInto(ring, 1, ring.length - 1, new Float64Array(ring.length), { count: 0, median: 0, mad: 0 })).toEqual(robustStats(ring.subarray(1, ring.length - 1)));
     const finite = values.filter((v) => !Number.isNaN(v));
     expect(r.mad).toBe(medianAbsoluteDeviation(finite));
   });
@@ -71,6 +73,9 @@ describe('seasonal slots', () => {
     expect(slot).toEqual({ hourOfDay, dayOfWeek });
     expect(slotLabel(slot, 'hour-of-week')).toBe(label);
     expect(slotLabel(slot, 'none')).toBe('any time');
+    expect(slotLabelAt(t, 'hour-of-week')).toBe(label);
+    expect(slotLabelAt(t, 'hour-of-day')).toBe(label.split(' ')[1]);
+    expect(slotLabelAt(t, 'none')).toBe('any time');
   });
 });
 
@@ -254,6 +259,67 @@ describe(EntityBaseline.name, () => {
       expect(d.fire).toBe(fire);
       expect(d.evaluation.early).toBe(true);
       if (fire) expect(d.evaluation.severity).toBe('critical');
+    });
+  });
+
+  describe('judge and upperBound (the detectors\' fast path)', () => {
+    const cases: [string, BaselineOptions, number, (r: () => number, w: number) => number, boolean][] = [
+      ['sparse counts', { ...counts, ringSize: 1 }, MINUTE, (r) => poissonSample(r, 1.5), false],
+      ['overdispersed diurnal counts', { ...counts, ringSize: 1 }, HOUR, (r, w) => poissonSample(r, 20 * (1 + 0.8 * Math.sin((2 * Math.PI * (w % 24)) / 24))), false],
+      ['counts with a population prior', counts, MINUTE, (r, w) => poissonSample(r, 1 + (w % 40)), true],
+      ['latency', latency, MINUTE, (r) => 30 * Math.exp(0.3 * (r() - 0.5)), false],
+      ['bytes with a population prior', latency, HOUR, (r, w) => 1e4 * (1.5 + Math.sin(w / 4)) * (0.8 + 0.4 * r()), true],
+    ];
+
+    it.each(cases)('%s: judge fires exactly when evaluate says observed > upper and score >= minScore', (_name, options, step, value, withPopulation) => {
+      const random = seededRandom(11);
+      const a = new EntityBaseline(options);
+      const b = new EntityBaseline(options);
+      const popA = withPopulation ? new PopulationBaseline() : undefined;
+      const popB = withPopulation ? new PopulationBaseline() : undefined;
+      let fired = 0;
+      for (let w = 0; w < 600; w++) {
+        const ws = T0 + w * step;
+        // every 50th window an attack-sized value, so both outcomes occur
+        const x = w % 50 === 49 ? 40 * value(random, w) + 30 : value(random, w);
+        for (const minScore of [0, 0.5, 0.9]) {
+          const ev = a.evaluate(x, ws, popA);
+          const expected = x > ev.upper && ev.score >= minScore ? ev : null;
+          expect([w, minScore, b.judge(x, ws, popB, minScore)]).toEqual([w, minScore, expected]);
+          if (expected && minScore === 0.5) fired++;
+        }
+        expect(b.upperBound(ws, popB)).toBe(a.evaluate(x, ws, popA).upper);
+        // judge after upperBound uses the memoized bound: still the same decision
+        expect(b.judge(x, ws, popB, 0.5) !== null).toBe(x > a.evaluate(x, ws, popA).upper && a.evaluate(x, ws, popA).score >= 0.5);
+        a.update(x, ws, popA);
+        b.update(x, ws, popB);
+      }
+      expect(fired).toBeGreaterThanOrEqual(6);
+      expect(Buffer.from(b.toBytes()).equals(Buffer.from(a.toBytes()))).toBe(true);
+    });
+
+    it('upperBound follows the baseline as it learns (the memo is dropped on update)', () => {
+      const b = new EntityBaseline(counts);
+      const ws = T0 + 10 * MINUTE;
+      for (let w = 0; w < 10; w++) b.update(10, T0 + w * MINUTE);
+      const before = b.upperBound(ws);
+      for (let w = 10; w < 40; w++) b.update(100, T0 + w * MINUTE);
+      expect(b.upperBound(ws)).toBeGreaterThan(before);
+      expect(b.upperBound(ws)).toBe(b.evaluate(0, ws).upper);
+    });
+
+    it('evaluatePartial reports the full window\'s bounds and scores against the prorated expectation', () => {
+      const random = seededRandom(12);
+      const b = trained(counts, 120, () => poissonSample(random, 30));
+      const ws = T0 + 200 * MINUTE;
+      const full = b.evaluate(65, ws);
+      const d = b.evaluatePartial(65, 0.5, ws);
+      expect(d.fire).toBe(true);
+      expect(d.evaluation.upper).toBe(full.upper);
+      expect(d.evaluation.lower).toBe(full.lower);
+      expect(d.evaluation.expected).toBeCloseTo(full.expected * 0.5, 9);
+      expect(full.score).toBeLessThan(1);
+      expect(d.evaluation.score).toBeGreaterThan(full.score);
     });
   });
 

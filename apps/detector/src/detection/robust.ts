@@ -32,3 +32,42 @@ export function robustStats(values: ArrayLike<number>, scratch: Float64Array = n
   s.sort();
   return { count: s.length, median, mad: medianOfSorted(s) };
 }
+
+/** Ascending insertion sort of s[0..n) (rings are small: 16 by default). */
+function insertionSort(s: Float64Array, n: number): void {
+  for (let i = 1; i < n; i++) {
+    const v = s[i] as number;
+    let j = i - 1;
+    while (j >= 0 && (s[j] as number) > v) {
+      s[j + 1] = s[j] as number;
+      j--;
+    }
+    s[j + 1] = v;
+  }
+}
+
+function medianOfFirst(s: Float64Array, n: number): number {
+  if (n === 0) return NaN;
+  const h = n >> 1;
+  return n % 2 ? (s[h] as number) : ((s[h - 1] as number) + (s[h] as number)) / 2;
+}
+
+/**
+ * robustStats without allocation: median and MAD of the finite values of values[from, to), written into `out`.
+ * `scratch` must hold at least to − from values. Same numbers as robustStats.
+ */
+export function robustStatsInto(values: ArrayLike<number>, from: number, to: number, scratch: Float64Array, out: RobustStats): RobustStats {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const v = values[i] as number;
+    if (v === v) scratch[n++] = v;
+  }
+  insertionSort(scratch, n);
+  const median = medianOfFirst(scratch, n);
+  for (let i = 0; i < n; i++) scratch[i] = Math.abs((scratch[i] as number) - median);
+  insertionSort(scratch, n);
+  out.count = n;
+  out.median = median;
+  out.mad = medianOfFirst(scratch, n);
+  return out;
+}

@@ -8,6 +8,18 @@ export interface SeasonalSlot {
   dayOfWeek: number;
 }
 
+/** Hour of day (0–23, UTC) of an instant: seasonalSlot(ms).hourOfDay without the object. */
+export function hourOfDay(epochMs: number): number {
+  const days = Math.floor(epochMs / DAY_MS);
+  return Math.floor((epochMs - days * DAY_MS) / HOUR_MS);
+}
+
+/** Day of week (0 = Sunday, UTC) of an instant: seasonalSlot(ms).dayOfWeek without the object. */
+export function dayOfWeek(epochMs: number): number {
+  const days = Math.floor(epochMs / DAY_MS);
+  return (((days + 4) % 7) + 7) % 7;
+}
+
 export function seasonalSlot(epochMs: number): SeasonalSlot {
   const days = Math.floor(epochMs / DAY_MS);
   const hourOfDay = Math.floor((epochMs - days * DAY_MS) / HOUR_MS);
@@ -35,4 +47,16 @@ export function slotLabel(slot: SeasonalSlot, level: SeasonalLevel): string {
   if (level === 'hour-of-week') return `${DAY_NAMES[slot.dayOfWeek] ?? ''} ${hh}`;
   if (level === 'hour-of-day') return hh;
   return 'any time';
+}
+
+/** Labels of every slot, built once: index dayOfWeek * 24 + hourOfDay (hour of week) or hourOfDay (hour of day). */
+const WEEK_LABELS = Array.from({ length: 7 * 24 }, (_, i) => slotLabel({ hourOfDay: i % 24, dayOfWeek: Math.floor(i / 24) }, 'hour-of-week'));
+const DAY_LABELS = Array.from({ length: 24 }, (_, h) => slotLabel({ hourOfDay: h, dayOfWeek: 0 }, 'hour-of-day'));
+
+/** slotLabel(seasonalSlot(epochMs), level) from the prebuilt labels (no string building per call). */
+export function slotLabelAt(epochMs: number, level: SeasonalLevel): string {
+  if (level === 'none') return 'any time';
+  const h = hourOfDay(epochMs);
+  const label = level === 'hour-of-week' ? WEEK_LABELS[dayOfWeek(epochMs) * 24 + h] : DAY_LABELS[h];
+  return label ?? slotLabel(seasonalSlot(epochMs), level);
 }
