@@ -36,6 +36,7 @@ for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.repla
 const MODE = args.get('mode') ?? 'both';
 const RPS = Number(args.get('rps') ?? 10);
 const MINUTES = Number(args.get('minutes') ?? 60);
+const ATTACK_TIMEOUT_MS = Number(args.get('attack-timeout-s') ?? 300) * 1000;
 const INSTANCES = Number(args.get('instances') ?? 2);
 const CHUNK_MS = Number(args.get('chunk-s') ?? 300) * 1000;
 
@@ -75,8 +76,13 @@ function latencies(client: ReturnType<typeof liveClient>, sentAt: (ts: number) =
 }
 
 async function waitForAttacks(client: ReturnType<typeof liveClient>, s: Scenario): Promise<void> {
-  await waitFor(() => s.labels.every((l) => client.opened.some((o) => o.incident.entityType === l.entityType && o.incident.entity === l.entity)), {
-    timeoutMs: 300_000,
+  await waitFor(() => {
+    const missing = s.labels.filter((l) => !client.opened.some((o) => o.incident.entityType === l.entityType && o.incident.entity === l.entity));
+    // thrown, so a timeout names the attacks still without an incident
+    if (missing.length) throw new Error(`no incident yet for ${missing.map((l) => `${l.id} (${l.entityType} ${l.entity})`).join(', ')}`);
+    return true;
+  }, {
+    timeoutMs: ATTACK_TIMEOUT_MS,
     intervalMs: 100,
     what: 'an incident for every attack',
   });
