@@ -4,40 +4,21 @@
  * References: Numerical Recipes 3rd ed. §6.1 (gammln), §6.2 (gammp/gammq), §6.4 (betai), §6.2.2 (erfc).
  */
 
+/** Lanczos coefficients (g = 607/128, 15 terms; Numerical Recipes 3rd ed. §6.1). */
+const LANCZOS = new Float64Array([
+  57.1562356658629235, -59.5979603554754912, 14.1360979747417471, -0.491913816097620199, 0.339946499848118887e-4,
+  0.465236289270485756e-4, -0.983744753048795646e-4, 0.158088703224912494e-3, -0.210264441724104883e-3,
+  0.217439618115212643e-3, -0.164318106536763890e-3, 0.844182239838527433e-4, -0.261908384015814087e-4,
+  0.368991826595316234e-5,
+]);
+
 /** ln Γ(x) for x > 0 (Lanczos, ~1e-15 relative). */
 function lanczosLogGamma(x: number): number {
   const tmp0 = x + 5.24218750000000000;
   const tmp = (x + 0.5) * Math.log(tmp0) - tmp0;
-  // coefficient i over x + 1 + i, summed in order, y stepped by one (the former loop, unrolled: same roundings)
   let ser = 0.999999999999997092;
-  let y = x + 1;
-  ser += 57.1562356658629235 / y;
-  y += 1;
-  ser += -59.5979603554754912 / y;
-  y += 1;
-  ser += 14.1360979747417471 / y;
-  y += 1;
-  ser += -0.491913816097620199 / y;
-  y += 1;
-  ser += 0.339946499848118887e-4 / y;
-  y += 1;
-  ser += 0.465236289270485756e-4 / y;
-  y += 1;
-  ser += -0.983744753048795646e-4 / y;
-  y += 1;
-  ser += 0.158088703224912494e-3 / y;
-  y += 1;
-  ser += -0.210264441724104883e-3 / y;
-  y += 1;
-  ser += 0.217439618115212643e-3 / y;
-  y += 1;
-  ser += -0.164318106536763890e-3 / y;
-  y += 1;
-  ser += 0.844182239838527433e-4 / y;
-  y += 1;
-  ser += -0.261908384015814087e-4 / y;
-  y += 1;
-  ser += 0.368991826595316234e-5 / y;
+  let y = x;
+  for (let i = 0; i < LANCZOS.length; i++) ser += (LANCZOS[i] as number) / ++y;
   return tmp + Math.log((2.5066282746310005 * ser) / x);
 }
 
