@@ -18,8 +18,20 @@ jest.setTimeout(120_000);
 
 const T0 = Date.UTC(2024, 2, 10, 12, 0, 0);
 const MIN = 60_000;
-const logger = pino({ level: 'silent' });
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+/** What the instances and their Kafka clients logged, newest last: a test that times out prints the tail. */
+const journal: string[] = [];
+const logger = pino({ level: 'info', base: null }, { write: (line: string) => void journal.push(line.trim()) });
+const note = (level: string) => (o: object, msg?: string) => void journal.push(`${new Date().toISOString()} ${level} ${msg ?? ''} ${JSON.stringify(o)}`);
+const quiet = { info: note('info'), warn: note('warn'), error: note('error') };
+
+/** waitFor, with the journal's tail attached when it times out (two consumers in one group on the mock broker is where this suite has flaked). */
+async function waitLogged<T>(check: () => T | Promise<T>, options: { timeoutMs: number; what: string }): Promise<NonNullable<T>> {
+  try {
+    return await waitFor(check, options);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nlast log lines:\n${journal.slice(-60).join('\n')}`);
+  }
+}
 
 interface Instance {
   bus: EventBus;
@@ -36,6 +48,7 @@ describe('alert instances consuming the same anomalies', () => {
   const instances: Instance[] = [];
 
   beforeEach(async () => {
+    journal.length = 0;
     database = uniqueName('alert_int').replace(/[^A-Za-z0-9_]/g, '_');
     store = new ClickHouseStore({ url: clickhouseUrl, user: 'default', password: '', database, clock: new ManualClock(T0) });
     await store.migrate();
@@ -86,7 +99,7 @@ describe('alert instances consuming the same anomalies', () => {
     const ipB = burst('198.51.100.11', 3);
     await produce(topic, [...ipA, ...ipB]);
 
-    const page = await waitFor(
+    const page = await waitLogged(
       async () => {
         const p = await store.incidents.list({ tenant });
         const counts = p.items.map((i) => i.anomalyCount).sort();
@@ -109,7 +122,7 @@ describe('alert instances consuming the same anomalies', () => {
       anAnomaly({ tenant, entityType: 'token_ip', entity: tokenIpEntity('tok-stolen', '192.0.2.99'), windowStart: T0 + MIN, windowEnd: T0 + 2 * MIN, detectedAt: T0 + 2 * MIN }),
     ];
     await produce(topic, anomalies);
-    await waitFor(() => a?.processed() === anomalies.length && b?.processed() === anomalies.length, { timeoutMs: 60_000, what: 'both instances to process every anomaly' });
+    await waitLogged(() => a?.processed() === anomalies.length && b?.processed() === anomalies.length, { timeoutMs: 60_000, what: 'both instances to process every anomaly' });
 
     const { items } = await store.incidents.list({ tenant });
     const ip = items.filter((i) => i.entity === '203.0.113.50');

@@ -551,6 +551,20 @@ export function cleanReport(s: Scenario): Record<string, unknown> {
 }
 
 /** Detectors of the anomalies of the incident opened for one entity, read over REST from the stored incident. */
+/**
+ * For each attack label, `true` when its incident holds an anomaly of the expected detector, else a sentence naming the
+ * detectors the incident did hold (or that no incident opened), so a failing comparison says which attack missed and why.
+ */
+export async function expectedDetectorReport(c: Cluster, o: Observers, labels: readonly AttackLabel[]): Promise<[string, true | string][]> {
+  return Promise.all(
+    labels.map(async (l): Promise<[string, true | string]> => {
+      const detectors = await incidentDetectors(c, o, l.entityType, l.entity);
+      if (detectors.includes(l.expectedDetector)) return [l.class, true];
+      return [l.class, detectors.length ? `no ${l.expectedDetector} among [${detectors.join(', ')}]` : `no incident opened on ${l.entityType} ${l.entity}`];
+    }),
+  );
+}
+
 export async function incidentDetectors(c: Cluster, o: Observers, entityType: string, entity: string): Promise<string[]> {
   const opened = o.sockets[0]!.received.find((r) => r.type === 'incident.opened' && r.incident?.entityType === entityType && r.incident.entity === entity);
   if (!opened) return [];
