@@ -14,7 +14,7 @@ import pino from 'pino';
  * consumer group (partitions split) or each have their own (both see every anomaly), the anomalies of one entity end
  * in ONE incident with the revision of the anomaly set, never in twins.
  */
-jest.setTimeout(120_000);
+jest.setTimeout(240_000);
 
 const T0 = Date.UTC(2024, 2, 10, 12, 0, 0);
 const MIN = 60_000;
@@ -37,6 +37,8 @@ interface Instance {
   bus: EventBus;
   consumer: AnomaliesConsumer;
   processed: () => number;
+  /** The partitions of the last assignment the instance's consumer reported. */
+  assigned: () => number[];
 }
 
 describe('alert instances consuming the same anomalies', () => {
@@ -66,7 +68,15 @@ describe('alert instances consuming the same anomalies', () => {
   });
 
   async function startInstance(topic: string, groupId: string): Promise<Instance> {
-    const bus = new KafkaEventBus({ brokers: kafkaBrokers, clientId: uniqueName('alert'), logger: quiet });
+    let assigned: number[] = [];
+    const busLog = {
+      ...quiet,
+      info: (o: object, msg?: string) => {
+        if (msg === 'kafka partitions assigned' && 'partitions' in o && Array.isArray(o.partitions)) assigned = o.partitions as number[];
+        quiet.info(o, msg);
+      },
+    };
+    const bus = new KafkaEventBus({ brokers: kafkaBrokers, clientId: uniqueName('alert'), logger: busLog });
     const publisher = new StreamPublisher(store, bus, new ManualClock(T0), logger);
     const process = new ProcessAnomalies(store, DEFAULT_INCIDENT_POLICY, publisher, logger, new MetricsService('alert'));
     let processed = 0;
@@ -78,7 +88,7 @@ describe('alert instances consuming the same anomalies', () => {
     };
     const consumer = new AnomaliesConsumer(bus, config, logger, process, { topic, groupId });
     await consumer.onApplicationBootstrap();
-    const instance = { bus, consumer, processed: () => processed };
+    const instance = { bus, consumer, processed: () => processed, assigned: () => assigned };
     instances.push(instance);
     return instance;
   }
@@ -94,7 +104,11 @@ describe('alert instances consuming the same anomalies', () => {
   it('opens one incident per entity when two instances share the consumer group', async () => {
     const topic = uniqueName('vigil.anomalies');
     const group = uniqueName('alert-shared');
-    await Promise.all([startInstance(topic, group), startInstance(topic, group)]);
+    const pair = await Promise.all([startInstance(topic, group), startInstance(topic, group)]);
+    // The group first settles with both members holding partitions. On the mock broker a join takes seconds, and a
+    // join that races another can wait out a session timeout (30 s) before the rebalance completes; that is the
+    // broker's pace, not the alert's, so it has its own, longer budget.
+    await waitLogged(() => pair.every((i) => i.assigned().length > 0), { timeoutMs: 150_000, what: 'both instances to hold partitions of the shared group' });
     const ipA = burst('198.51.100.10', 4);
     const ipB = burst('198.51.100.11', 3);
     await produce(topic, [...ipA, ...ipB]);
