@@ -5,7 +5,7 @@
  *
  *   npx tsc -b && npx tsx scripts/bench/alert-latency.ts [--clients 1000] [--anomalies 200] [--rate 10]
  *                                                        [--mode both|standalone|distributed] [--instances 2]
- *                                                        [--client-processes 4] [--trace] [--server-log <path>]
+ *                                                        [--client-processes 4] [--trace] [--server-log <path>] [--alert-main <path>]
  *
  * standalone   the compiled standalone app (apps/standalone/dist: in-process bus, SQLite) booted in a child process;
  *              the child publishes the anomalies on its in-process bus where the detector would (`vigil.anomalies`).
@@ -23,6 +23,8 @@
  *             emit (socket broadcast; the batch is released to the consumer here), then publish (for webhooks) and
  *             settle (outbox done), which no longer hold up the partition's next batch.
  * --server-log <path>  (distributed) each alert instance's log lines also go to <path>.<i>.
+ * --alert-main <path>  (distributed) the alert service entry point to run instead of apps/alert/dist/main.js: for A/B
+ *             runs of two builds (e.g. a copy of dist built from the previous commit) on the same infrastructure.
  *
  * On the dev Kafka mock every fetch returned one message per partition (one record batch: the bench produces each
  * anomaly on its own), so in distributed mode a partition takes at most one anomaly per batch time (read + outbox +
@@ -346,6 +348,8 @@ class Trace {
 const TRACE = argv.includes('--trace');
 /** --server-log <path>: each alert instance's log lines go to <path>.<i> too (distributed). */
 const SERVER_LOG = opt('server-log', '');
+/** --alert-main <path>: the alert entry point of the distributed instances (A/B of two builds). */
+const ALERT_MAIN = opt('alert-main', join(REPO, 'apps', 'alert', 'dist', 'main.js'));
 
 interface Result {
   stages?: string[];
@@ -420,7 +424,7 @@ function print(r: Result): void {
       `${r.mode}: ${r.clients} clients (connected in ${(r.connectMs / 1000).toFixed(1)} s), ${r.anomalies} anomalies at ${r.rate}/s`,
       line('anomaly.detected', r.anomaly),
       line('incident.opened', r.incident),
-      `  measured run ${r.wallS.toFixed(1)} s: server CPU ${r.serverCpuS.toFixed(1)} s, clients' CPU ${r.clientCpuS.toFixed(1)} s; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`,
+      `  measured run ${r.wallS.toFixed(1)} s: server CPU ${r.serverCpuS.toFixed(1)} s (${((r.serverCpuS * 1000 * r.clients) / Math.max(1, r.anomaly.received)).toFixed(1)} ms per anomaly delivered), clients' CPU ${r.clientCpuS.toFixed(1)} s; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`,
       `  target p99 < ${r.targetMs} ms: ${complete && worst < r.targetMs ? 'met' : complete ? `MISSED (p99 ${worst.toFixed(1)} ms)` : 'MISSED (events lost)'}`,
       ...(r.stages ?? []),
       '',
@@ -486,7 +490,7 @@ async function runDistributed(clients: number, anomalies: number, rate: number, 
       Array.from({ length: instances }, (_, i) => {
         // VIGIL_BENCH_NODE_ARGS, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof', profiles the alert instances.
         const nodeArgs = (process.env.VIGIL_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-        const child = spawn(process.execPath, [...nodeArgs, join(REPO, 'apps', 'alert', 'dist', 'main.js')], {
+        const child = spawn(process.execPath, [...nodeArgs, ALERT_MAIN], {
           cwd: REPO,
           env: {
             PATH: process.env.PATH ?? '/usr/bin:/bin', VIGIL_MODE: 'distributed', KAFKA_BROKERS: brokers.join(','), KAFKA_GROUP_PREFIX: prefix,

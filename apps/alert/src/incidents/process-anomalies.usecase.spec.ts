@@ -15,6 +15,8 @@ interface Heard {
   eventId: string;
   loggedAtBroadcast: boolean;
   incidentRevisionAtBroadcast: number | null;
+  /** For anomaly.detected: whether the anomaly itself could be read back. */
+  anomalyStoredAtBroadcast: boolean | null;
 }
 
 /** A bus whose publishes on the incidents topic wait for `open()`, or fail when `fail` is set. */
@@ -49,10 +51,17 @@ async function setup(wrapBus: (bus: EventBus) => EventBus = (b) => b) {
   publisher.attach({
     broadcast(type, payload: StreamPayload) {
       // Both reads start here, and SQLite answers them synchronously underneath: the state at the time of the broadcast.
-      const reads = Promise.all([store.streamEvents.listAfter({}), 'incident' in payload ? store.incidents.get(payload.incident.id) : null]);
+      const reads = Promise.all([
+        store.streamEvents.listAfter({}),
+        'incident' in payload ? store.incidents.get(payload.incident.id) : null,
+        'anomaly' in payload ? store.anomalies.get(payload.anomaly.id) : undefined,
+      ]);
       pending.push(
-        reads.then(([log, incident]) => {
-          heard.push({ type, eventId: payload.eventId, loggedAtBroadcast: log.some((r) => r.eventId === payload.eventId), incidentRevisionAtBroadcast: incident?.revision ?? null });
+        reads.then(([log, incident, anomaly]) => {
+          heard.push({
+            type, eventId: payload.eventId, loggedAtBroadcast: log.some((r) => r.eventId === payload.eventId), incidentRevisionAtBroadcast: incident?.revision ?? null,
+            anomalyStoredAtBroadcast: anomaly === undefined ? null : anomaly !== null,
+          });
         }),
       );
     },
@@ -85,8 +94,39 @@ describe(ProcessAnomalies.name, () => {
     expect(heard.map((h) => h.type)).toEqual(['anomaly.detected', 'anomaly.detected', 'incident.opened']);
     expect(heard.every((h) => h.loggedAtBroadcast)).toBe(true);
     expect(heard.find((h) => h.type === 'incident.opened')?.incidentRevisionAtBroadcast).toBe(2);
+    expect(heard.filter((h) => h.type === 'anomaly.detected').map((h) => h.anomalyStoredAtBroadcast)).toEqual([true, true]);
     const ids = heard.map((h) => h.eventId);
     expect([...ids].sort()).toEqual(ids);
+  });
+
+  it('broadcasts nothing before the anomaly insert (which overlaps the other store rounds) is done, and nothing at all when it fails', async () => {
+    const { store, process, heard, settled } = await setup();
+    const insert = store.anomalies.insert.bind(store.anomalies);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let fail = true;
+    store.anomalies.insert = async (xs) => {
+      await gate;
+      if (fail) throw new Error('injected: anomaly insert failed');
+      return insert(xs);
+    };
+    const batch = burst('198.51.100.4', 1);
+    const first = process.execute(batch);
+    // The rounds that do not depend on the insert go ahead: the incident is written, nothing is broadcast yet.
+    await waitFor(async () => (await store.incidents.list({ tenant: 'acme' })).items.length === 1);
+    await settled();
+    expect(heard).toEqual([]);
+    open();
+    await expect(first).rejects.toThrow('injected: anomaly insert failed');
+    await settled();
+    expect(heard).toEqual([]);
+    // The redelivery stores the anomaly and sends what the first attempt left pending, once.
+    fail = false;
+    await expect(process.execute(batch)).resolves.toMatchObject({ duplicates: 1 });
+    await process.onModuleDestroy();
+    await settled();
+    expect(heard.map((h) => [h.type, h.anomalyStoredAtBroadcast])).toEqual([['anomaly.detected', true], ['incident.opened', null]]);
+    expect(await store.outbox.pending({})).toEqual([]);
   });
 
   it('publishes incident changes for webhooks and notifies nobody when the same batch is redelivered', async () => {

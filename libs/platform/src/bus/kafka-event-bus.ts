@@ -30,6 +30,7 @@ const FETCH_BYTES_PER_MESSAGE = 2_048;
 const MIN_PARTITION_FETCH_BYTES = 1024 * 1024;
 const MAX_PARTITION_FETCH_BYTES = 16 * 1024 * 1024;
 const MAX_PARTITION_CONCURRENCY = 32;
+const DEFAULT_FETCH_MAX_WAIT_MS = 100;
 
 /**
  * Kafka-only subscription tuning, accepted wherever SubscribeOptions are (other adapters ignore the extra field).
@@ -42,6 +43,14 @@ export interface KafkaSubscribeOptions extends SubscribeOptions {
    * partitions (e.g. ingest) should raise it. Bounded at 32; in effect min(this, partitions held).
    */
   partitionConcurrency?: number;
+  /**
+   * Longest time (ms) a fetch may wait for data when the subscription's partitions have none (default 100,
+   * DEFAULT_FETCH_MAX_WAIT_MS). A broker answers as soon as data arrives, so this only sets how often an idle consumer
+   * polls; but kafkajs fetches again only after the previous fetch's batches are handled, and librdkafka's mock cluster
+   * (the dev broker) holds an empty fetch for the whole wait even when a message arrives meanwhile. A latency-sensitive
+   * consumer (anomalies → alert) may lower it, at the cost of more idle fetches. Bounded to [1, 1000].
+   */
+  maxWaitTimeMs?: number;
 }
 
 /** Per-partition fetch size in bytes for handler batches of `maxBatch` messages. */
@@ -264,7 +273,7 @@ class KafkaSubscription implements Subscription {
     const perPartition = partitionFetchBytes(Math.max(1, options.maxBatchSize ?? DEFAULT_MAX_BATCH));
     this.consumer = kafka.consumer({
       groupId: options.groupId,
-      maxWaitTimeInMs: 100,
+      maxWaitTimeInMs: Math.min(1_000, Math.max(1, Math.floor(options.maxWaitTimeMs ?? DEFAULT_FETCH_MAX_WAIT_MS))),
       maxBytesPerPartition: perPartition,
       maxBytes: Math.max(10 * 1024 * 1024, perPartition * Math.max(4, this.concurrency)),
       allowAutoTopicCreation: true,
