@@ -10,6 +10,7 @@ import { uniqueName, waitFor } from '@vigil/testing/wait-for';
 import { TrafficPlan, type AttackClass, type AttackLabel, type GeneratedRecord } from '@vigil/testing/traffic/index';
 import { WebhookPayloadV1 } from '@vigil/contracts';
 import { connectAlerts, type AlertsConnection } from './alert-socket.js';
+import { clickhouseRows, postIdempotent } from '../../fixtures/ingest-harness.js';
 import { spawnService, type Exit, type ServiceProcess } from './service-process.js';
 import { WebhookReceiver } from '../../fixtures/webhook-receiver.js';
 
@@ -188,10 +189,7 @@ export class Cluster {
 
   /** Runs a read on the cluster's ClickHouse (the observer URL: never through a drill's proxy) and returns JSONEachRow rows. */
   async sql<T>(query: string): Promise<T[]> {
-    const res = await fetch(`${this.observerUrl}/?output_format_json_quote_64bit_integers=0`, { method: 'POST', body: `${query} FORMAT JSONEachRow` });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`ClickHouse ${res.status}: ${text.slice(0, 300)}`);
-    return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+    return clickhouseRows<T>(this.observerUrl, query);
   }
 
   /** Lag and RSS of one instance, from its /metrics. */
@@ -250,7 +248,7 @@ export class Cluster {
       }),
     );
     await this.producer?.close().catch(() => undefined);
-    await fetch(this.observerUrl, { method: 'POST', body: `DROP DATABASE IF EXISTS ${this.database}` }).catch(() => undefined);
+    await postIdempotent(this.observerUrl, `DROP DATABASE IF EXISTS ${this.database}`).catch(() => undefined);
     const redis = new Redis(this.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
     try {
       await redis.connect();
