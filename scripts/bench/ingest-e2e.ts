@@ -2,7 +2,7 @@
  * Ingest end to end: raw gateway records on Kafka → raw-log consumer → parse/normalise → ClickHouse insert → publish.
  *
  *   npx tsx scripts/bench/ingest-e2e.ts [--records 300000] [--max-lag 8000] [--batch-max-events 5000] [--produce-chunk 8000]
- *                                       [--private-clickhouse yes]
+ *                                       [--private-clickhouse yes] [--envelopes no]
  *
  * Needs the built workspaces (`npx tsc -b`; `npm run bench:ingest` does it). Infrastructure: KAFKA_BROKERS and
  * CLICKHOUSE_URL, else VIGIL_TEST_KAFKA_BROKERS and VIGIL_TEST_CLICKHOUSE_URL, else `.infra/endpoints.env`, else it
@@ -13,7 +13,9 @@
  * child process (so its CPU is not counted as ingest's) while the consumer runs, and the producer never gets more than
  * --max-lag records ahead of what is stored: the local Kafka mock keeps only ~5 MiB per partition, so an unbounded
  * backlog would be truncated before it is consumed. Published access events go to a topic of the run's own instead
- * of the shared `vigil.access-events`, so a benchmark does not flood it.
+ * of the shared `vigil.access-events`, so a benchmark does not flood it. Access events are published as envelopes per
+ * partition (libs/contracts access-event-envelope.ts), grouped by that topic's partition count; `--envelopes no`
+ * publishes one event per message, as ingest does when it does not know the partition count (for A/B runs).
  *
  * Prints events/s end to end (first record produced → last one stored), the consumer's own rate (first batch start →
  * last batch stored), p50/p99 of the time to ingest one batch, the batch sizes, the peak RSS, and CPU: this process
@@ -30,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { TOPICS } from '@vigil/contracts';
 import { IngestRecords, type IngestOptions, type ParsedBatch, type RawRecord } from '@vigil/ingest/usecases/ingest-records/ingest-records.usecase';
+import { KafkaTopicPartitions, type TopicPartitionCounts } from '@vigil/ingest/usecases/ingest-records/topic-partitions';
 import { KafkaEventBus, type EventBus, type OutboundMessage } from '@vigil/platform';
 import { bulkRecord } from '../../test/fixtures/gateway-records.js';
 import { clickhouseCommand, clickhouseRows } from '../../test/fixtures/ingest-harness.js';
@@ -43,6 +46,7 @@ const MAX_LAG = Number(args.get('max-lag') ?? 8_000);
 const BATCH_MAX_EVENTS = args.get('batch-max-events') ?? '5000';
 const PRODUCE_CHUNK = Number(args.get('produce-chunk') ?? 8_000);
 const PRIVATE_CLICKHOUSE = args.get('private-clickhouse') === 'yes';
+const ENVELOPES = args.get('envelopes') !== 'no';
 const TARGET_BYTES = 1_000;
 
 const REPO = resolve(import.meta.dirname, '../..');
@@ -94,18 +98,29 @@ function endpoints(): Endpoints {
   };
 }
 
-/** Publishes `from` topics under other names (the access events of this run go to a topic of its own). */
-class RenamingBus implements EventBus {
+/**
+ * Publishes `from` topics under other names (the access events of this run go to a topic of its own), and tells ingest
+ * the partition count of the topic it really publishes to (null, one event per message, without `partitions`).
+ */
+class RenamingBus implements EventBus, TopicPartitionCounts {
   readonly kind: EventBus['kind'];
   /** Time spent in publish, ms (for the breakdown). */
   publishMs = 0;
   constructor(
     private readonly inner: EventBus,
     private readonly rename: Record<string, string>,
+    private readonly partitions: TopicPartitionCounts | null,
   ) {
     this.kind = inner.kind;
   }
+  partitionCount(topic: string): Promise<number | null> {
+    return this.partitions ? this.partitions.partitionCount(this.rename[topic] ?? topic) : Promise.resolve(null);
+  }
+  /** Messages published per (renamed) topic. */
+  readonly messages = new Map<string, number>();
   async publish(topic: string, messages: OutboundMessage[]): Promise<void> {
+    const to = this.rename[topic] ?? topic;
+    this.messages.set(to, (this.messages.get(to) ?? 0) + messages.length);
     const t0 = performance.now();
     try {
       await this.inner.publish(this.rename[topic] ?? topic, messages);
@@ -218,7 +233,9 @@ async function main(): Promise<void> {
   const database = `bench_ingest_${run}`;
   const rawTopic = `bench-ingest-raw-${run}`;
   const eventsTopic = `bench-ingest-events-${run}`;
-  console.log(`ingest e2e benchmark: ${RECORDS} records, broker ${kafka}, ClickHouse ${clickhouse}, max lag ${MAX_LAG}, batch max ${BATCH_MAX_EVENTS}`);
+  console.log(
+    `ingest e2e benchmark: ${RECORDS} records, broker ${kafka}, ClickHouse ${clickhouse}, max lag ${MAX_LAG}, batch max ${BATCH_MAX_EVENTS}, access events ${ENVELOPES ? 'in envelopes per partition' : 'one per message'}`,
+  );
 
   const batchMs: number[] = [];
   const batchSizes: number[] = [];
@@ -289,7 +306,8 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'warn',
     },
     {
-      publishVia: (bus) => (renaming = new RenamingBus(bus, { [TOPICS.accessEvents]: eventsTopic })),
+      publishVia: (bus) =>
+        (renaming = new RenamingBus(bus, { [TOPICS.accessEvents]: eventsTopic }, ENVELOPES ? new KafkaTopicPartitions(kafka.split(','), `bench-ingest-partitions-${run}`) : null)),
       makeIngest: (s, b, c, cfg, m) => new TimedIngest(s, b, c, cfg, m),
     },
   );
@@ -342,6 +360,7 @@ async function main(): Promise<void> {
         `producer         ${p ? `done after ${((p.at - t0) / 1000).toFixed(2)} s, ${(p.waitMs / 1000).toFixed(2)} s of it held back by the lag bound` : 'no report'}`,
         `batches          ${batchMs.length}; size p50 ${quantile(sortedSizes, 0.5)}, max ${sortedSizes[sortedSizes.length - 1]}`,
         `batch latency    p50 ${quantile(sortedMs, 0.5).toFixed(1)} ms, p99 ${quantile(sortedMs, 0.99).toFixed(1)} ms, max ${sortedMs[sortedMs.length - 1]?.toFixed(1)} ms`,
+        `access events    ${renaming?.messages.get(eventsTopic) ?? 0} messages on the events topic (${ENVELOPES ? 'envelopes per partition' : 'one event per message'})`,
         `time in batches  parse ${(parseMs / 1000).toFixed(2)} s, store ${((persistMs - (renaming?.publishMs ?? 0)) / 1000).toFixed(2)} s, publish ${((renaming?.publishMs ?? 0) / 1000).toFixed(2)} s (wall, summed over concurrent batches)`,
         `CPU ingest       ${ingestCpuS.toFixed(2)} s (${perEvent(ingestCpuS)}; ${(ingestCpuS / consumerSeconds).toFixed(2)} cores busy)`,
         `  of it parse    ${(parseCpuUs / 1e6).toFixed(2)} s (${perEvent(parseCpuUs / 1e6)}; the rest, consume + store + publish: ${perEvent(ingestCpuS - parseCpuUs / 1e6)})`,

@@ -1,6 +1,7 @@
 export * from './topics.js';
 export * from './common.js';
 export * from './access-event.js';
+export * from './access-event-envelope.js';
 export * from './anomaly.js';
 export * from './incident.js';
 export * from './webhook.js';

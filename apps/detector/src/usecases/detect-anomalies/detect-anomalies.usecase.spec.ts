@@ -59,3 +59,42 @@ describe(DetectAnomalies.name, () => {
     });
   });
 });
+
+describe('handleAccessEvents decoding', () => {
+  /** Runs the messages through a fresh detector; what it published (re-keyed partials) and stored (anomalies). */
+  async function run(messages: { value: string }[]) {
+    const published: unknown[] = [];
+    const stored: unknown[] = [];
+    const recordingBus = { publish: async (_topic: string, ms: { value: string }[]) => void published.push(...ms.map((m) => JSON.parse(m.value))) } as unknown as EventBus;
+    const { store } = checkpointStore({ next: 0 });
+    (store as unknown as { anomalies: unknown }).anomalies = { insert: async (as: unknown[]) => void stored.push(...as) };
+    const d = new DetectAnomalies({ bus: recordingBus, store, settings: { ...settings, checkpointEveryEvents: 1_000_000 }, detectors: DEFAULT_DETECTORS_CONFIG, groupPrefix: 'g', logger: pino({ level: 'silent' }), durableOffsets: true });
+    await d.assigned('access', [0]);
+    await d.handleAccessEvents(
+      messages.map((m, i) => ({ topic: 'events', partition: 0, offset: String(i), key: null, value: m.value, headers: {}, timestamp: 0 })),
+      0,
+    );
+    // partials name the batch's last offset, which differs between the two forms of the same events
+    const partials = published.map((p) => ({ ...(p as object), source: undefined }));
+    return { counters: d.counters, partials, stored };
+  }
+
+  it('reads an envelope of events as it reads the same events one per message, skipping only the invalid ones', async () => {
+    const events = Array.from({ length: 30 }, (_, i) =>
+      anAccessEvent({ ts: 1_700_000_000_000 + i * 500, clientIp: '203.0.113.9', tokenId: 'tok-1', ...(i === 7 ? { path: "/v1/search/' OR 1=1--", query: "q=' UNION SELECT password FROM users--" } : {}) }),
+    );
+    const single = await run(events.map((e) => ({ value: JSON.stringify(e) })));
+    const enveloped = await run([
+      { value: JSON.stringify(events[0]) },
+      { value: JSON.stringify({ v: 1, kind: 'access-events', events: [...events.slice(1, 20), { ...events[3], status: 42 }] }) },
+      { value: 'not json' },
+      { value: JSON.stringify({ v: 1, kind: 'access-events', events: events.slice(20) }) },
+    ]);
+    expect(single.counters).toMatchObject({ events: 30, invalid: 0 });
+    expect(enveloped.counters).toMatchObject({ events: 30, invalid: 2 });
+    expect(single.partials.length).toBeGreaterThan(0);
+    expect(single.stored.length).toBeGreaterThan(0);
+    expect(enveloped.partials).toEqual(single.partials);
+    expect(enveloped.stored).toEqual(single.stored);
+  });
+});

@@ -1,4 +1,4 @@
-import { AccessEvent, anomalyKey, DetectorFeedback, RekeyedPartial, rekeyedKey, splitTokenIpEntity, TOPICS, validate, type Anomaly } from '@vigil/contracts';
+import { anomalyKey, decodeAccessEventMessage, DetectorFeedback, RekeyedPartial, rekeyedKey, splitTokenIpEntity, TOPICS, validate, type Anomaly } from '@vigil/contracts';
 import { systemClock, type Clock, type EventBus, type InboundMessage, type StartOffsets, type Store, type VigilConfig } from '@vigil/platform';
 import type { Logger } from 'pino';
 import type { DetectorsConfig } from '../../detectors/detector-config.js';
@@ -103,12 +103,17 @@ export class DetectAnomalies {
     return stream === 'access' ? `${this.deps.groupPrefix}-detector` : `${this.deps.groupPrefix}-detector-rekeyed`;
   }
 
+  /**
+   * A message is one AccessEvent or an envelope of several (ingest's form for a batch's events of one partition; both
+   * are read, so a topic written before envelopes is too). An envelope's events share its offset: replay and
+   * checkpoints work per message, and a batch always holds whole messages.
+   */
   async handleAccessEvents(messages: readonly InboundMessage[], partition: number): Promise<void> {
     const inputs: OffsetEvent[] = [];
     for (const m of messages) {
-      const r = validate(AccessEvent, parseJson(m.value));
-      if (r.ok) inputs.push({ offset: m.offset, event: r.value });
-      else this.invalid(m, r.reason);
+      const { events, invalid } = decodeAccessEventMessage(m.value);
+      for (const event of events) inputs.push({ offset: m.offset, event });
+      for (const reason of invalid) this.invalid(m, reason);
     }
     const state = this.state('access', partition);
     const { anomalies, partials } = this.engine.processAccessEvents(state, inputs);

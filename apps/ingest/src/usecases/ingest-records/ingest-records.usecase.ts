@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { accessEventKey, type AccessEvent, type DeadLetter, type LogFormat } from '@vigil/contracts';
+import type { AccessEvent, DeadLetter, LogFormat } from '@vigil/contracts';
 import {
   CLOCK,
   EVENT_BUS,
@@ -14,6 +14,8 @@ import {
 } from '@vigil/platform';
 import type { Counter, Histogram } from 'prom-client';
 import { compileTrustedProxies, parseRecord, type ParseContext, type TrustedProxies } from '../../parsers/index.js';
+import { accessEventMessages } from './access-event-messages.js';
+import { partitionCountsFor, type TopicPartitionCounts } from './topic-partitions.js';
 
 /** One raw record as received, with where it came from (kept on its dead letter). */
 export interface RawRecord {
@@ -55,6 +57,8 @@ export class IngestRecords {
   private readonly accepted: Counter<'format'>;
   private readonly rejected: Counter<'reason'>;
   private readonly persistSeconds: Histogram<string>;
+  /** The access-events topic's partition count, for envelopes (null: in-process bus, one event per message). */
+  private readonly partitions: TopicPartitionCounts | null;
 
   constructor(
     @Inject(STORE) private readonly store: Store,
@@ -64,6 +68,7 @@ export class IngestRecords {
     metrics: MetricsService,
   ) {
     this.trusted = compileTrustedProxies(config.ingest.trustedProxies);
+    this.partitions = partitionCountsFor(bus, config);
     this.accepted = metrics.counter({ name: 'vigil_ingest_accepted_total', help: 'Records accepted, by format', labelNames: ['format'] });
     this.rejected = metrics.counter({ name: 'vigil_ingest_rejected_total', help: 'Records dead-lettered, by reason', labelNames: ['reason'] });
     this.persistSeconds = metrics.histogram({
@@ -120,16 +125,18 @@ export class IngestRecords {
     end();
   }
 
-  /** Store before publish: the detector's anomalies name sample events that alert looks up by id. */
+  /**
+   * Store before publish: the detector's anomalies name sample events that alert looks up by id. Published as
+   * envelopes of events per partition where the topic's partition count is known (accessEventMessages).
+   */
   private async persistEvents(events: readonly AccessEvent[]): Promise<void> {
     const max = this.config.ingest.batchMaxEvents;
+    const topic = this.config.ingest.accessEventsTopic;
     for (let i = 0; i < events.length; i += max) {
-      const chunk = events.slice(i, i + max);
-      await this.store.accessEvents.insert(chunk);
-      await this.bus.publish(
-        this.config.ingest.accessEventsTopic,
-        chunk.map((e) => ({ key: accessEventKey(e), value: JSON.stringify(e) })),
-      );
+      const chunk = events.length <= max ? events : events.slice(i, i + max);
+      await this.store.accessEvents.insert(chunk as AccessEvent[]);
+      const partitions = this.partitions ? await this.partitions.partitionCount(topic) : null;
+      await this.bus.publish(topic, accessEventMessages(chunk, partitions));
     }
   }
 

@@ -1,0 +1,98 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  ACCESS_EVENT_ENVELOPE_MAX_CHARS,
+  ACCESS_EVENT_ENVELOPE_MAX_EVENTS,
+  ACCESS_EVENT_ENVELOPE_MIN_EVENTS,
+  accessEventKey,
+  decodeAccessEventMessage,
+  type AccessEvent,
+} from '@vigil/contracts';
+import { partitionForKey, type OutboundMessage } from '@vigil/platform';
+import { anAccessEvent } from '@vigil/testing';
+import { accessEventMessages } from './access-event-messages.js';
+
+/** Events of `ips` client IPs over two tenants, several per IP, in a mixed order. */
+function events(n: number, ips: number): AccessEvent[] {
+  return Array.from({ length: n }, (_, i) => anAccessEvent({ tenant: i % 7 === 0 ? 'globex' : 'acme', clientIp: `198.51.${(i * 31) % ips >> 8}.${((i * 31) % ips) & 255}` }));
+}
+
+/** Per partition, the events in the order they were published, checking every message on the way. */
+function delivered(messages: OutboundMessage[], partitions: number): Map<number, AccessEvent[]> {
+  const out = new Map<number, AccessEvent[]>();
+  const wrong: string[] = [];
+  for (const m of messages) {
+    if (m.key === null) wrong.push('a message without a key');
+    const p = partitionForKey(m.key ?? '', partitions);
+    const { events: es, invalid } = decodeAccessEventMessage(m.value);
+    wrong.push(...invalid);
+    if (m.value.length > ACCESS_EVENT_ENVELOPE_MAX_CHARS + 64) wrong.push(`a message of ${m.value.length} characters`);
+    for (const e of es) {
+      // every event lands on the partition of its own key, whatever message carries it
+      if (partitionForKey(accessEventKey(e), partitions) !== p) wrong.push(`${e.id} (${accessEventKey(e)}) sent to partition ${p} with key ${m.key}`);
+      let list = out.get(p);
+      if (!list) out.set(p, (list = []));
+      list.push(e);
+    }
+  }
+  expect(wrong).toEqual([]);
+  return out;
+}
+
+/** Per partition, the events in batch order. */
+const byPartition = (es: AccessEvent[], partitions: number) => {
+  const out = new Map<number, AccessEvent[]>();
+  for (const e of es) {
+    const p = partitionForKey(accessEventKey(e), partitions);
+    let list = out.get(p);
+    if (!list) out.set(p, (list = []));
+    list.push(e);
+  }
+  return out;
+};
+
+/** Ids per partition (a compact comparison of large batches). */
+const ids = (m: Map<number, AccessEvent[]>) => new Map([...m].map(([p, es]) => [p, es.map((e) => e.id)]));
+
+describe(accessEventMessages.name, () => {
+  it('sends one event per message keyed by tenant|ip when the partition count is unknown', () => {
+    const es = events(100, 1000);
+    expect(accessEventMessages(es, null)).toEqual(es.map((e) => ({ key: `${e.tenant}|${e.clientIp}`, value: JSON.stringify(e) })));
+  });
+
+  it('sends a small batch one event per message', () => {
+    const es = events(ACCESS_EVENT_ENVELOPE_MIN_EVENTS - 1, 1000);
+    expect(accessEventMessages(es, 6)).toEqual(es.map((e) => ({ key: accessEventKey(e), value: JSON.stringify(e) })));
+  });
+
+  it.each([1, 6])('groups a batch by partition (%i partitions): every event once, on its key’s partition, in order', (partitions) => {
+    const es = events(1200, 1000);
+    const messages = accessEventMessages(es, partitions);
+    expect(messages.length).toBeLessThan(es.length / 20);
+    const got = delivered(messages, partitions);
+    expect(ids(got)).toEqual(ids(byPartition(es, partitions)));
+    const byId = (a: AccessEvent, b: AccessEvent) => (a.id < b.id ? -1 : 1);
+    expect([...got.values()].flat().sort(byId)).toEqual([...es].sort(byId));
+  });
+
+  it('sends the partitions with few events one event per message, the others in envelopes', () => {
+    // 60 events of one IP (one partition) and 3 of another IP on another partition
+    const a = Array.from({ length: 60 }, () => anAccessEvent({ clientIp: '203.0.113.1' }));
+    const other = ['203.0.113.2', '203.0.113.3', '203.0.113.4', '203.0.113.5'].find((ip) => partitionForKey(`acme|${ip}`, 6) !== partitionForKey('acme|203.0.113.1', 6))!;
+    const b = Array.from({ length: 3 }, () => anAccessEvent({ clientIp: other }));
+    const es = [...a.slice(0, 30), ...b, ...a.slice(30)];
+    const messages = accessEventMessages(es, 6);
+    const single = messages.filter((m) => !m.value.startsWith('{"v":1,"kind"'));
+    expect(single.map((m) => JSON.parse(m.value) as AccessEvent)).toEqual(b);
+    expect(messages).toHaveLength(1 + 3);
+    expect(delivered(messages, 6)).toEqual(byPartition(es, 6));
+  });
+
+  it('starts another envelope at the event or size limit', () => {
+    const many = Array.from({ length: ACCESS_EVENT_ENVELOPE_MAX_EVENTS * 2 + 1 }, () => anAccessEvent({ clientIp: '203.0.113.1' }));
+    expect(accessEventMessages(many, 6).map((m) => decodeAccessEventMessage(m.value).events.length)).toEqual([ACCESS_EVENT_ENVELOPE_MAX_EVENTS, ACCESS_EVENT_ENVELOPE_MAX_EVENTS, 1]);
+    const big = Array.from({ length: 40 }, () => anAccessEvent({ clientIp: '203.0.113.1', query: 'q'.repeat(8000), path: `/${'p'.repeat(8000)}` }));
+    const messages = accessEventMessages(big, 6);
+    expect(messages.length).toBeGreaterThan(1);
+    expect(delivered(messages, 6)).toEqual(byPartition(big, 6));
+  });
+});
