@@ -1,5 +1,5 @@
 import { emptyDraft, type Draft } from '../../normalise/draft.js';
-import { applyHeaders, lowerCaseHeaders } from '../../normalise/headers.js';
+import { applyLowerCaseHeaders } from '../../normalise/headers.js';
 import { splitTarget, targetFromUrl } from '../../normalise/query.js';
 import { reject, type Rejection } from '../../normalise/reject.js';
 import { parseAnyTime } from '../../normalise/time.js';
@@ -36,7 +36,7 @@ export const apisix: JsonFormat = {
     d.identity = str(obj(r.consumer)?.username);
     d.routeName = str(r.route_name) || str(r.route_id);
     d.requestId = str(r.request_id);
-    applyHeaders(d, lowerCaseHeaders(req.headers));
+    applyLowerCaseHeaders(d, req.headers);
     return d;
   },
 };

@@ -1,5 +1,5 @@
 import { emptyDraft, type Draft } from '../../normalise/draft.js';
-import { applyHeaders, lowerCaseHeaders } from '../../normalise/headers.js';
+import { applyLowerCaseHeaders } from '../../normalise/headers.js';
 import { splitTarget, targetFromUrl } from '../../normalise/query.js';
 import { reject, type Rejection } from '../../normalise/reject.js';
 import { parseAnyTime } from '../../normalise/time.js';
@@ -39,7 +39,7 @@ export const kong: JsonFormat = {
     d.identity = consumer ? str(consumer.username) || str(consumer.custom_id) || str(consumer.id) : '';
     if (d.identity === '') d.identity = str(obj(r.authenticated_entity)?.id);
     d.routeName = str(obj(r.route)?.name);
-    applyHeaders(d, lowerCaseHeaders(req.headers));
+    applyLowerCaseHeaders(d, req.headers);
     if (d.host === '') {
       const url = str(req.url);
       const s = url.indexOf('://');

@@ -1,5 +1,5 @@
 import { emptyDraft, type Draft } from '../../normalise/draft.js';
-import { applyHeaders, headerText } from '../../normalise/headers.js';
+import { applyPrefixedHeaders } from '../../normalise/headers.js';
 import { splitTarget } from '../../normalise/query.js';
 import type { Rejection } from '../../normalise/reject.js';
 import { parseAnyTime } from '../../normalise/time.js';
@@ -33,11 +33,7 @@ export const traefik: JsonFormat = {
     d.tls = str(r.TLSVersion);
     d.routeName = str(r.RouterName);
     d.identity = str(r.ClientUsername);
-    const headers = new Map<string, string>();
-    for (const k in r) {
-      if (k.length > 8 && k.charCodeAt(7) === 95 && k.startsWith('request_')) headers.set(k.slice(8).toLowerCase(), headerText(r[k]));
-    }
-    if (headers.size > 0) applyHeaders(d, (name) => headers.get(name) ?? '');
+    applyPrefixedHeaders(d, r, 'request_');
     return d;
   },
 };
