@@ -4,7 +4,8 @@ import {
   AccessEvent,
   decodeAccessEventMessage,
   encodeAccessEventEnvelope,
-  wrapAccessEventJson,
+  AccessEventEnvelopeBuilder,
+  ACCESS_EVENT_ENVELOPE_MAX_CHARS,
 } from '@vigil/contracts';
 
 const event = (i: number): AccessEvent => ({
@@ -17,7 +18,26 @@ describe('access event envelope', () => {
   it('is written as JSON.stringify would write the envelope object', () => {
     const events = [event(1), event(2), event(3)];
     expect(encodeAccessEventEnvelope(events)).toBe(JSON.stringify({ v: 1, kind: 'access-events', events }));
-    expect(wrapAccessEventJson(events.map((e) => JSON.stringify(e)))).toBe(encodeAccessEventEnvelope(events));
+    const b = new AccessEventEnvelopeBuilder();
+    for (const e of events) expect(b.add(JSON.stringify(e))).toBe(true);
+    expect(b.take()).toBe(encodeAccessEventEnvelope(events));
+    expect(b.count).toBe(0);
+    expect(() => b.take()).toThrow(RangeError);
+  });
+
+  it('builds envelopes within the event and size limits, a larger event alone', () => {
+    const b = new AccessEventEnvelopeBuilder();
+    const small = JSON.stringify(event(1));
+    let n = 0;
+    while (b.add(small)) n += 1;
+    const full = b.take();
+    expect(full.length).toBeLessThanOrEqual(ACCESS_EVENT_ENVELOPE_MAX_CHARS);
+    expect(full.length + small.length + 1).toBeGreaterThan(ACCESS_EVENT_ENVELOPE_MAX_CHARS);
+    expect(decodeAccessEventMessage(full).events).toHaveLength(Math.min(n, ACCESS_EVENT_ENVELOPE_MAX_EVENTS));
+    const huge = JSON.stringify({ ...event(2), path: `/${'p'.repeat(ACCESS_EVENT_ENVELOPE_MAX_CHARS)}` });
+    expect(b.add(huge)).toBe(true);
+    expect(b.add(small)).toBe(false);
+    expect(decodeAccessEventMessage(b.take()).invalid).toEqual([expect.stringMatching(/^events\.0: path: /)]);
   });
 
   it('decodes an envelope to its events in order', () => {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   ACCESS_EVENT_ENVELOPE_MAX_CHARS,
-  ACCESS_EVENT_ENVELOPE_MAX_EVENTS,
   ACCESS_EVENT_ENVELOPE_MIN_EVENTS,
   accessEventKey,
   decodeAccessEventMessage,
@@ -25,7 +24,7 @@ function delivered(messages: OutboundMessage[], partitions: number): Map<number,
     const p = partitionForKey(m.key ?? '', partitions);
     const { events: es, invalid } = decodeAccessEventMessage(m.value);
     wrong.push(...invalid);
-    if (m.value.length > ACCESS_EVENT_ENVELOPE_MAX_CHARS + 64) wrong.push(`a message of ${m.value.length} characters`);
+    if (m.value.length > ACCESS_EVENT_ENVELOPE_MAX_CHARS) wrong.push(`a message of ${m.value.length} characters`);
     for (const e of es) {
       // every event lands on the partition of its own key, whatever message carries it
       if (partitionForKey(accessEventKey(e), partitions) !== p) wrong.push(`${e.id} (${accessEventKey(e)}) sent to partition ${p} with key ${m.key}`);
@@ -87,12 +86,18 @@ describe(accessEventMessages.name, () => {
     expect(delivered(messages, 6)).toEqual(byPartition(es, 6));
   });
 
-  it('starts another envelope at the event or size limit', () => {
-    const many = Array.from({ length: ACCESS_EVENT_ENVELOPE_MAX_EVENTS * 2 + 1 }, () => anAccessEvent({ clientIp: '203.0.113.1' }));
-    expect(accessEventMessages(many, 6).map((m) => decodeAccessEventMessage(m.value).events.length)).toEqual([ACCESS_EVENT_ENVELOPE_MAX_EVENTS, ACCESS_EVENT_ENVELOPE_MAX_EVENTS, 1]);
-    const big = Array.from({ length: 40 }, () => anAccessEvent({ clientIp: '203.0.113.1', query: 'q'.repeat(8000), path: `/${'p'.repeat(8000)}` }));
-    const messages = accessEventMessages(big, 6);
-    expect(messages.length).toBeGreaterThan(1);
-    expect(delivered(messages, 6)).toEqual(byPartition(big, 6));
+  it('starts another envelope when the next event would take it past the size limit', () => {
+    const many = Array.from({ length: 500 }, () => anAccessEvent({ clientIp: '203.0.113.1' }));
+    const messages = accessEventMessages(many, 6);
+    const sizes = messages.map((m) => m.value.length);
+    const one = JSON.stringify(many[0]).length;
+    for (const size of sizes.slice(0, -1)) expect(size).toBeGreaterThan(ACCESS_EVENT_ENVELOPE_MAX_CHARS - one - 16);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(ACCESS_EVENT_ENVELOPE_MAX_CHARS);
+    expect(messages.map((m) => decodeAccessEventMessage(m.value).events.map((e) => e.id)).flat()).toEqual(many.map((e) => e.id));
+    // an event larger than the limit goes alone
+    const big = Array.from({ length: 20 }, (_, i) => anAccessEvent({ clientIp: '203.0.113.1', ...(i % 5 === 0 ? { userAgent: 'u'.repeat(2000), query: 'q'.repeat(8000), path: `/${'p'.repeat(8000)}` } : {}) }));
+    const bigMessages = accessEventMessages(big, 6);
+    expect(bigMessages.length).toBeGreaterThan(1);
+    expect(bigMessages.map((m) => decodeAccessEventMessage(m.value).events.map((e) => e.id)).flat()).toEqual(big.map((e) => e.id));
   });
 });

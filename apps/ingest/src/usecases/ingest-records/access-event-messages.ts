@@ -1,11 +1,4 @@
-import {
-  ACCESS_EVENT_ENVELOPE_MAX_CHARS,
-  ACCESS_EVENT_ENVELOPE_MAX_EVENTS,
-  ACCESS_EVENT_ENVELOPE_MIN_EVENTS,
-  accessEventKey,
-  wrapAccessEventJson,
-  type AccessEvent,
-} from '@vigil/contracts';
+import { ACCESS_EVENT_ENVELOPE_MIN_EVENTS, AccessEventEnvelopeBuilder, accessEventKey, type AccessEvent } from '@vigil/contracts';
 import { partitionForKey, type OutboundMessage } from '@vigil/platform';
 
 /**
@@ -13,7 +6,7 @@ import { partitionForKey, type OutboundMessage } from '@vigil/platform';
  *
  * With the topic's partition count known, events are grouped by the partition their key maps to (the bus's own
  * murmur2 partitioner, same partition count); a group of at least ACCESS_EVENT_ENVELOPE_MIN_EVENTS goes as envelopes
- * (up to ACCESS_EVENT_ENVELOPE_MAX_EVENTS events / ACCESS_EVENT_ENVELOPE_MAX_CHARS characters each), each keyed by
+ * (within the contract's event and size limits: AccessEventEnvelopeBuilder), each keyed by
  * the key of its first event, so the partitioner puts it on the partition all its events' keys map to. Smaller groups,
  * and every event when the count is unknown (`partitions` null), go one event per message keyed by its own key.
  * Within a partition the events keep their order.
@@ -35,21 +28,17 @@ export function accessEventMessages(events: readonly AccessEvent[], partitions: 
       for (const i of group) out.push({ key: keys[i]!, value: JSON.stringify(events[i]) });
       continue;
     }
-    let json: string[] = [];
-    let chars = 0;
+    const envelope = new AccessEventEnvelopeBuilder();
     let firstKey = '';
     for (const i of group) {
-      const s = JSON.stringify(events[i]);
-      if (json.length > 0 && (json.length === ACCESS_EVENT_ENVELOPE_MAX_EVENTS || chars + s.length > ACCESS_EVENT_ENVELOPE_MAX_CHARS)) {
-        out.push({ key: firstKey, value: wrapAccessEventJson(json) });
-        json = [];
-        chars = 0;
+      const json = JSON.stringify(events[i]);
+      if (!envelope.add(json)) {
+        out.push({ key: firstKey, value: envelope.take() });
+        envelope.add(json);
       }
-      if (json.length === 0) firstKey = keys[i]!;
-      json.push(s);
-      chars += s.length + 1;
+      if (envelope.count === 1) firstKey = keys[i]!;
     }
-    out.push({ key: firstKey, value: wrapAccessEventJson(json) });
+    out.push({ key: firstKey, value: envelope.take() });
   }
   return out;
 }

@@ -50,9 +50,22 @@ describe('access events as RowBinary', () => {
     ['128 ASCII characters (two length bytes)', 'a'.repeat(128)],
     ['non-ASCII whose reserved length is longer than its own', `é${'a'.repeat(60)}`],
     ['100,000 three-byte characters', '日'.repeat(100_000)],
+    ['23 ASCII characters (loop)', 'b'.repeat(23)],
+    ['24 ASCII characters (Buffer.write)', 'c'.repeat(24)],
+    ['short non-ASCII (loop, then Buffer.write)', 'é日'],
+    ['long ASCII then non-ASCII at the end', `${'d'.repeat(40)}é`],
+    ['43 two-byte characters (86 bytes, one length byte)', 'é'.repeat(43)],
+    ['64 two-byte characters (128 bytes, two length bytes)', 'é'.repeat(64)],
   ])('writes a string field that reads back the same: %s', (_label, value) => {
     const e = { ...anAccessEvent(), userAgent: value, path: value };
     expect(readRows(rowBinaryBody([e]))).toEqual([e]);
+  });
+
+  it('writes lone surrogates as U+FFFD, as Buffer.from does', () => {
+    for (const value of ['a\ud800b', `a\ud800b${'x'.repeat(30)}\udfff`]) {
+      const e = { ...anAccessEvent(), userAgent: value };
+      expect(readRows(rowBinaryBody([e]))).toEqual([{ ...e, userAgent: Buffer.from(value).toString('utf8') }]);
+    }
   });
 
   it('writes every field of a batch in the insert column order, numbers little-endian', () => {

@@ -15,6 +15,9 @@ const INSERT_COLUMNS = [
   'bytes_out', 'user_agent', 'api_version', 'tls', 'token_id', 'country', 'asn', 'request_id', 'host',
 ].join(', ');
 
+/** Strings shorter than this are copied by a loop, longer ones by Buffer.write (native; faster from ~24 characters). */
+const SHORT_STRING = 24;
+
 /** A growing buffer of RowBinary values: little-endian numbers, strings as a LEB128 byte length then UTF-8. */
 class RowBinaryWriter {
   private buf: Buffer;
@@ -30,9 +33,9 @@ class RowBinaryWriter {
 
   string(s: string): void {
     const n = s.length;
-    if (n < 0x80) {
-      // ASCII, the common case: bytes copied here (a Buffer.write per field costs more than the loop); the length
-      // fits in one byte
+    if (n < SHORT_STRING) {
+      // short ASCII, the common case for most fields: bytes copied here (a Buffer.write costs more than this loop
+      // below ~24 characters); the length fits in one byte
       this.ensure(n + 1);
       const buf = this.buf;
       let p = this.pos + 1;
@@ -48,13 +51,13 @@ class RowBinaryWriter {
         return;
       }
     }
-    // UTF-8 takes at most 3 bytes per UTF-16 code unit: room for that and its length, then the length moved into place
-    const reserved = varUIntSize(n * 3);
-    this.ensure(reserved + n * 3);
-    const start = this.pos + reserved;
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit: room for that and its length; written after a one-byte length,
+    // moved right when the length takes more (128 bytes and up)
+    this.ensure(n * 3 + 5);
+    const start = this.pos + 1;
     const written = this.buf.write(s, start, 'utf8');
     const size = varUIntSize(written);
-    if (size < reserved) this.buf.copyWithin(this.pos + size, start, start + written);
+    if (size > 1) this.buf.copyWithin(this.pos + size, start, start + written);
     this.varUInt(written);
     this.pos += written;
   }
