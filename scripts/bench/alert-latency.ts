@@ -136,7 +136,8 @@ interface Samples {
 class Audience {
   readonly clients: Client[] = [];
   samples: Samples = { anomaly: [], incident: [] };
-  warmedUp = new Set<Client>();
+  /** Warm-up anomalies each client has received (as anomaly.detected). */
+  warmedUp = new Map<Client, number>();
 
   /** Connects `n` clients round-robin over `urls`, `parallel` handshakes at a time, each subscribed to its tenant. */
   async connect(urls: string[], token: string, n: number, parallel = 50): Promise<number> {
@@ -155,7 +156,7 @@ class Audience {
     this.clients.push(c);
     const stamp = (explanation: string, into: keyof Samples) => {
       if (explanation.startsWith(SENT_AT)) this.samples[into].push(wallNow() - Number(explanation.slice(SENT_AT.length)));
-      else if (explanation.startsWith(WARMUP)) this.warmedUp.add(c);
+      else if (into === 'anomaly' && explanation.startsWith(WARMUP)) this.warmedUp.set(c, (this.warmedUp.get(c) ?? 0) + 1);
     };
     c.on('anomaly.detected', (e) => stamp(e.anomaly.explanation, 'anomaly'));
     c.on('incident.opened', (e) => stamp(e.incident.explanation, 'incident'));
@@ -180,6 +181,8 @@ type CrowdRequest =
   | { kind: 'close' };
 interface CrowdStatus {
   warmed: number;
+  /** The fewest warm-up anomalies any client has received. */
+  minWarm: number;
   anomaly: number;
   incident: number;
 }
@@ -196,7 +199,7 @@ async function clientsRole(): Promise<void> {
         case 'connect':
           return reply(await audience.connect(req.urls, req.token, req.n));
         case 'status':
-          return reply({ warmed: audience.warmedUp.size, anomaly: audience.samples.anomaly.length, incident: audience.samples.incident.length } satisfies CrowdStatus);
+          return reply({ warmed: audience.warmedUp.size, minWarm: audience.clients.reduce((m, c) => Math.min(m, audience.warmedUp.get(c) ?? 0), Infinity), anomaly: audience.samples.anomaly.length, incident: audience.samples.incident.length } satisfies CrowdStatus);
         case 'reset':
           audience.samples = { anomaly: [], incident: [] };
           return reply(true);
@@ -263,7 +266,10 @@ class Crowd {
 
   async status(): Promise<CrowdStatus> {
     const all = await Promise.all(this.children.map((c) => this.ask<CrowdStatus>(c, { kind: 'status' })));
-    return all.reduce((t, s) => ({ warmed: t.warmed + s.warmed, anomaly: t.anomaly + s.anomaly, incident: t.incident + s.incident }), { warmed: 0, anomaly: 0, incident: 0 });
+    return all.reduce(
+      (t, s) => ({ warmed: t.warmed + s.warmed, minWarm: Math.min(t.minWarm, s.minWarm), anomaly: t.anomaly + s.anomaly, incident: t.incident + s.incident }),
+      { warmed: 0, minWarm: Infinity, anomaly: 0, incident: 0 },
+    );
   }
 
   async reset(): Promise<void> {
@@ -368,7 +374,8 @@ interface Result {
 }
 
 /**
- * Warm-up (publish until every client has received a warm-up event: subscriptions and consumer groups are live), then
+ * Warm-up (publish until every client has received a warm-up event: subscriptions and consumer groups are live; then
+ * until every client has every warm-up event, so none is still queued), then
  * the measured run; waits until every client has every anomaly or 15 s after the last publish.
  */
 async function measure(
@@ -380,11 +387,18 @@ async function measure(
   const n = audience.size;
   const warmDeadline = Date.now() + 120_000;
   let warmed = 0;
+  let warmups = 0;
   while ((warmed = (await audience.status()).warmed) < n) {
     if (Date.now() > warmDeadline) throw new Error(`only ${warmed}/${n} clients received a warm-up event in 120 s`);
     await publish(1, 1, true);
+    warmups += 1;
     await untilAsync(async () => (await audience.status()).warmed === n, 2_000);
   }
+  // Every warm-up published has to reach every client first: on a slow pipeline the later ones would still be queued
+  // on the bus ahead of the measured anomalies, and their backlog measured as latency.
+  await untilAsync(async () => (await audience.status()).minWarm >= warmups, 120_000);
+  const { minWarm } = await audience.status();
+  if (minWarm < warmups) throw new Error(`a client received ${minWarm} of the ${warmups} warm-up anomalies in 120 s`);
   await audience.reset();
   o.trace?.clear();
   const serverCpu = () => o.serverPids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
