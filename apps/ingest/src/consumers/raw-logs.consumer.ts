@@ -87,11 +87,33 @@ export class RawLogsConsumer extends BusConsumer {
 }
 
 function toRawRecord(m: InboundMessage): RawRecord {
-  const format = m.headers['format'] ? formatFromHeader(m.headers['format']) : null;
-  return {
-    raw: m.value,
-    source: `kafka:${m.topic}/${m.partition}@${m.offset}`,
-    ...(m.headers['tenant'] ? { tenant: m.headers['tenant'] } : {}),
-    ...(format ? { format } : {}),
-  };
+  const h = m.headers;
+  // headers are rare on raw logs: no per-record lookups or spreads when there are none
+  for (const _ in h) return withHeaders(new KafkaRawRecord(m), h);
+  return new KafkaRawRecord(m);
+}
+
+function withHeaders(r: KafkaRawRecord, h: Record<string, string>): RawRecord {
+  const format = h['format'] ? formatFromHeader(h['format']) : null;
+  if (h['tenant']) r.tenant = h['tenant'];
+  if (format) r.format = format;
+  return r;
+}
+
+/**
+ * A raw record from Kafka. Its `source` (kept on a dead letter) is only built when read: most records never need it,
+ * and formatting it for each one was measurable per record.
+ */
+class KafkaRawRecord implements RawRecord {
+  readonly raw: string;
+  tenant?: string;
+  format?: RawRecord['format'];
+
+  constructor(private readonly m: InboundMessage) {
+    this.raw = m.value;
+  }
+
+  get source(): string {
+    return `kafka:${this.m.topic}/${this.m.partition}@${this.m.offset}`;
+  }
 }
