@@ -15,12 +15,13 @@
  *
  * Two scenarios with the same events: sparse (--minutes, default 30: most IP windows hold one or two events, so window
  * open/close dominates, the worst case) and dense (--dense-minutes, default 5).
- * Prints events/s (wall clock and per CPU-second) for stage 1 and for both stages (per input event), p50/p99 of batch time, and peak RSS. Then the
+ * Prints events/s (wall clock and per CPU-second) for stage 1 and for both stages (per input event, and µs of CPU per event), p50/p99 of batch time, the collector's pauses during the run, and peak RSS. Then the
  * bytes per idle entity from apps/detector/src/bench/measure-state-memory.ts (one process per case, --memory
  * entities each; 0 skips). Target: ≥ 500k events/s on one core through the window and baseline update path.
  */
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { GCProfiler } from 'node:v8';
 import { Command } from 'commander';
 import type { AccessEvent, RekeyedPartial } from '@vigil/contracts';
 import { DEFAULT_DETECTORS_CONFIG } from '../../apps/detector/src/detectors/detector-config.js';
@@ -116,6 +117,9 @@ function scenario(label: string, minutes: number): void {
   let t2 = 0;
   let c1 = 0;
   let c2 = 0;
+  // the collector's pauses on the main thread during the run (wall time: on a loaded machine they stretch like the rest)
+  const gcProfiler = new GCProfiler();
+  gcProfiler.start();
   for (let i = 0; i < inputs.length; i += BATCH) {
     const batch = inputs.slice(i, i + BATCH);
     const ca = cpuMs();
@@ -137,10 +141,17 @@ function scenario(label: string, minutes: number): void {
     c2 += cd - cc;
     partialCount += partials.length;
   }
+  let gcMs = 0;
+  let gcMajorMs = 0;
+  for (const g of gcProfiler.stop()?.statistics ?? []) {
+    gcMs += g.cost / 1000;
+    if (g.gcType !== 'Scavenge' && g.gcType !== 'MinorMarkCompact') gcMajorMs += g.cost / 1000;
+  }
   const rss = process.resourceUsage().maxRSS * 1024;
   console.log(`  stage 1 (IP windows, rules, closes, baseline updates, partials): ${fmt((EVENTS / t1) * 1000)} events/s wall, ${fmt((EVENTS / c1) * 1000)} per CPU-s | batch of ${BATCH}: p50 ${quantile(stage1, 0.5).toFixed(2)} ms, p99 ${quantile(stage1, 0.99).toFixed(2)} ms`);
   console.log(`  stage 2 (${fmt(partialCount)} partials → token/endpoint/token×IP/tenant windows): ${fmt((partialCount / t2) * 1000)} partials/s wall, ${fmt((partialCount / c2) * 1000)} per CPU-s | per stage-1 batch: p50 ${quantile(stage2, 0.5).toFixed(2)} ms, p99 ${quantile(stage2, 0.99).toFixed(2)} ms`);
-  console.log(`  both stages, per input event: ${fmt((EVENTS / (t1 + t2)) * 1000)} events/s wall (${((t1 + t2) / 1000).toFixed(2)} s), ${fmt((EVENTS / (c1 + c2)) * 1000)} events per CPU-s (${((c1 + c2) / 1000).toFixed(2)} CPU-s)`);
+  console.log(`  both stages, per input event: ${fmt((EVENTS / (t1 + t2)) * 1000)} events/s wall (${((t1 + t2) / 1000).toFixed(2)} s), ${fmt((EVENTS / (c1 + c2)) * 1000)} events per CPU-s (${((c1 + c2) / 1000).toFixed(2)} CPU-s, ${(((c1 + c2) * 1000) / EVENTS).toFixed(1)} µs per event)`);
+  console.log(`  GC pauses during the run: ${fmt(gcMs)} ms (${((100 * gcMs) / (t1 + t2)).toFixed(1)} % of the stages' wall time; of which mark-compact and the rest ${fmt(gcMajorMs)} ms)`);
   console.log(`  entities tracked ${fmt(engine.budget.count)} (idle ${fmt(s1.idleCount + s2.idleCount)}), anomalies ${fmt(anomalies)}, late ${fmt(s1.late + s2.late)}; peak RSS so far ${(rss / 2 ** 20).toFixed(0)} MiB (events held in memory included)`);
 }
 
