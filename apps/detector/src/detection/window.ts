@@ -152,6 +152,14 @@ export class BoundedDistinct {
     return !this.registers && this.vals ? this.vals.slice(0, this.n) : null;
   }
 
+  /**
+   * hash32 of each value values() would list (the first `size` entries; same order), without copying; null when
+   * values() is null. (Every value kept was added with its hash32: add(), fromJSON, or the engine's addHash.)
+   */
+  valueHashes(): Uint32Array | null {
+    return !this.registers && this.vals ? (this.hashes ?? NO_HASHES) : null;
+  }
+
   get estimated(): boolean {
     return this.registers !== null;
   }
@@ -257,6 +265,7 @@ export class BoundedDistinct {
   }
 }
 
+const NO_HASHES = new Uint32Array(0);
 const POW2_NEG: Float64Array = Float64Array.from({ length: HLL_MAX_RANK + 1 }, (_, v) => 2 ** -v);
 
 // ---- top contributors ---------------------------------------------------------------------------
@@ -581,6 +590,23 @@ export class WindowAggregate {
   /** Countries seen (at most 16). */
   get countries(): string[] {
     return this.cc.slice(0, this.nCc);
+  }
+
+  /** asns / countries without copying: how many, and the i-th. */
+  get asnCount(): number {
+    return this.nAsn;
+  }
+
+  asnAt(i: number): number {
+    return this.asn[i]!;
+  }
+
+  get countryCount(): number {
+    return this.nCc;
+  }
+
+  countryAt(i: number): string {
+    return this.cc[i]!;
   }
 
   /** First event ids of the window (at most 10). */

@@ -3,7 +3,7 @@ import ipaddr from 'ipaddr.js';
 import { describeExpectation, type Evaluation, type PopulationBaseline } from '../detection/baseline.js';
 import { severityFromScore } from '../detection/calibration.js';
 import type { WindowAggregate, WindowEvent } from '../detection/window.js';
-import { hasNewLocation, learnLocations, type EntityState } from '../engine/entity-state.js';
+import { hasNewLocationIn, learnLocations, type EntityState } from '../engine/entity-state.js';
 import { METRICS, type MetricName } from '../engine/metrics-catalog.js';
 import type { DetectorsConfig } from './detector-config.js';
 import { fmtBytes, fmtCount, fmtDuration, fmtPercent, maskToken, subject, tokenIpEntity } from './explain.js';
@@ -251,8 +251,10 @@ export function evaluateClosedWindow(ctx: WindowCtx, cfg: DetectorsConfig, fired
     const s = d.settings(cfg);
     if (!d.gate(ctx, cfg) || !hasHistory(ctx, d, s)) continue;
     const observed = METRICS[d.metric].value(ctx.agg);
-    const ev = ctx.state.baseline(d.metric).evaluate(observed, ctx.windowStart, peerPrior(ctx, d, s));
-    if (observed > ev.upper && ev.score >= s.minScore && (!d.confirm || d.confirm(ctx, ev, cfg))) (out ??= []).push(finding(d, ctx, observed, ev, false));
+    // judge(): the Evaluation only when observed > upper and score >= minScore (what evaluate() was checked for here),
+    // without computing it for the common window that is not unusual
+    const ev = ctx.state.baseline(d.metric).judge(observed, ctx.windowStart, peerPrior(ctx, d, s), s.minScore);
+    if (ev && (!d.confirm || d.confirm(ctx, ev, cfg))) (out ??= []).push(finding(d, ctx, observed, ev, false));
   }
   if (ctx.entityType === 'ip' && !alreadyFired.has('scraping')) {
     const f = scraping(ctx, cfg);
@@ -367,10 +369,10 @@ export function tokenNewLocation(ctx: WindowCtx, cfg: DetectorsConfig): Finding 
   if (!k) return null;
   const s = cfg.tokenNewLocation;
   const established = ctx.state.activeWindows >= s.minHistoryWindows;
+  if (!hasNewLocationIn(k, ctx.agg)) return null; // nothing to learn, nothing new to report
   const ips = ctx.agg.distinctSet('ips')?.values() ?? NO_IPS;
   const asns = ctx.agg.asns;
   const countries = ctx.agg.countries;
-  if (!hasNewLocation(k, ips, asns, countries)) return null; // nothing to learn, nothing new to report
   const before = { ips: k.ipHashes.length, asns: [...k.asns], countries: [...k.countries], roaming: k.roaming };
   const fresh = learnLocations(k, ips, asns, countries);
   if (!s.enabled || !established) return null;

@@ -4,7 +4,7 @@ import type { Evaluation, PopulationBaseline } from '../detection/baseline.js';
 import { severityFromScore } from '../detection/calibration.js';
 import { endpointOf, TRACK_FAIL_IPS, TRACK_IPS, TRACK_LATENCY, TRACK_LOCATIONS, TRACK_PATHS, TRACK_TOPS, WindowAggregate, windowStartOf, type WindowAggJson } from '../detection/window.js';
 import type { DetectorsConfig } from '../detectors/detector-config.js';
-import { baselineDetectorsFor, compileEventRules, earlyDue, earlyPlanFor, evaluateClosedWindow, evaluatePartialWindow, type CompiledEventRules, type EarlyStep, type EventHit, type Finding, type WindowCtx } from '../detectors/detectors.js';
+import { compileEventRules, earlyDue, earlyPlanFor, evaluateClosedWindow, evaluatePartialWindow, type CompiledEventRules, type EarlyStep, type EventHit, type Finding, type WindowCtx } from '../detectors/detectors.js';
 import { tokenIpEntity } from '../detectors/explain.js';
 import { DEFAULT_FEEDBACK_OPTIONS, FeedbackRegistry, type FeedbackOptions } from '../feedback/feedback-registry.js';
 import { metricOfDetector } from '../feedback/feedback-registry.js';
@@ -306,7 +306,7 @@ export class DetectionEngine {
       }
     }
     const agg = this.newAgg(ws, WINDOW_TRACKS[entityType]);
-    const slots = baselineDetectorsFor(entityType, this.options.detectors).length;
+    const slots = this.earlyPlans[TYPE_INDEX[entityType]]!.length; // one per applicable baseline detector (the plan is aligned with them)
     let w = this.windowPool.pop();
     if (w) {
       w.key = h.key;
@@ -441,14 +441,18 @@ export class DetectionEngine {
     const anomalies: Anomaly[] = [];
     if (!due) return anomalies;
     if (due.length > 1) due.sort((a, b) => a - b);
-    for (const ws of due) {
+    for (let di = 0; di < due.length; di++) {
+      const ws = due[di]!;
       const windows = state.open.get(ws)!;
-      for (const w of windows) {
+      for (let wi = 0; wi < windows.length; wi++) {
+        const w = windows[wi]!;
         const ctx = this.ctx(state, w);
         const es = ctx.state;
         const findings = evaluateClosedWindow(ctx, this.options.detectors, w.fired);
         if (findings.length) anomalies.push(...this.emit(state, w, findings, ws + windowMs));
-        for (const m of ENTITY_METRICS[w.entityType]) {
+        const metrics = ENTITY_METRICS[w.entityType];
+        for (let mi = 0; mi < metrics.length; mi++) {
+          const m = metrics[mi]!;
           const spec = METRICS[m];
           const value = spec.value(w.agg);
           if (spec.lazy && value === 0 && !es.peek(m)) continue;
@@ -463,7 +467,7 @@ export class DetectionEngine {
           es.baseline(m).update(value, ws, state.populationFor(w.tenant, w.entityType, m));
         }
         es.activeWindows += 1;
-        es.lastSeen = Math.max(es.lastSeen, ws);
+        if (ws > es.lastSeen) es.lastSeen = ws;
         state.closeWindowOf(w.hot, w);
         this.aggPool.push(w.agg);
         this.windowPool.push(w);

@@ -1,8 +1,8 @@
 import type { EntityType } from '@vigil/contracts';
 import { EntityBaseline } from '../detection/baseline.js';
-import { hash32 } from '../detection/window.js';
+import { hash32, type WindowAggregate } from '../detection/window.js';
 import { compactBaseline, expandBaseline, maxCompactBaselineBytes, seasonsFitHalf } from '../state/baseline-codec.js';
-import { ENTITY_METRICS, METRICS, type MetricName } from './metrics-catalog.js';
+import { ENTITY_METRICS, METRIC_INDEX, METRICS, type MetricName } from './metrics-catalog.js';
 
 /**
  * What the detector remembers about an idle entity, packed into one byte array:
@@ -39,7 +39,8 @@ export class EntityState {
   firstSeen: number;
   lastSeen: number;
   activeWindows = 0;
-  readonly baselines = new Map<MetricName, EntityBaseline>();
+  /** Baselines by METRIC_INDEX (a small array: one indexed load per lookup, no hash table per entity). */
+  readonly baselines: (EntityBaseline | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined, undefined];
   known: KnownLocations | null;
 
   constructor(
@@ -51,23 +52,24 @@ export class EntityState {
     this.firstSeen = windowStart;
     this.lastSeen = windowStart;
     this.known = type === 'token' ? { ipHashes: [], asns: [], countries: [], roaming: false } : null;
-    if (fresh) for (const m of ENTITY_METRICS[type]) if (!METRICS[m].lazy) this.baselines.set(m, new EntityBaseline(METRICS[m].options));
+    if (fresh) for (const m of ENTITY_METRICS[type]) if (!METRICS[m].lazy) this.baselines[METRIC_INDEX[m]] = new EntityBaseline(METRICS[m].options);
   }
 
   /** The baseline of a metric; a lazy one is created (and backfilled with zero windows) on demand. */
   baseline(metric: MetricName): EntityBaseline {
-    let b = this.baselines.get(metric);
+    const i = METRIC_INDEX[metric];
+    let b = this.baselines[i];
     if (b) return b;
     b = new EntityBaseline(METRICS[metric].options);
     const zeros = Math.min(this.activeWindows, MAX_BACKFILL);
     for (let i = 0; i < zeros; i++) b.update(0, i === 0 ? this.firstSeen : this.lastSeen);
-    this.baselines.set(metric, b);
+    this.baselines[i] = b;
     return b;
   }
 
   /** Baseline only if it exists (lazy metrics that were always zero have none). */
   peek(metric: MetricName): EntityBaseline | undefined {
-    return this.baselines.get(metric);
+    return this.baselines[METRIC_INDEX[metric]];
   }
 
   encode(): Uint8Array {
@@ -99,7 +101,7 @@ export class EntityState {
       dv.setUint32(22, 0, true);
     }
     let mask = 0;
-    const raws: (Uint8Array | undefined)[] = metrics.map((m) => this.baselines.get(m)?.toBytes());
+    const raws: (Uint8Array | undefined)[] = metrics.map((m) => this.baselines[METRIC_INDEX[m]]?.toBytes());
     const half = raws.every((r, i) => !r || seasonsFitHalf(r, METRICS[metrics[i]!].options));
     if (half) dv.setUint8(22, dv.getUint8(22) | FLAG_HALF_SEASONS);
     raws.forEach((raw, i) => {
@@ -133,7 +135,7 @@ export class EntityState {
       if (!(mask & (1 << i))) return;
       const options = METRICS[m].options;
       const { raw, next } = expandBaseline(bytes, off, options, s.firstSeen, s.lastSeen, half);
-      s.baselines.set(m, new EntityBaseline(options, raw));
+      s.baselines[METRIC_INDEX[m]] = new EntityBaseline(options, raw);
       off = next;
     });
     return s;
@@ -145,6 +147,25 @@ export function hasNewLocation(k: KnownLocations, ips: readonly string[], asns: 
   for (const ip of ips) if (!k.ipHashes.includes(hash32(ip))) return true;
   for (const a of asns) if (!k.asns.includes(a)) return true;
   for (const c of countries) if (!k.countries.includes(c) && !k.countries.includes(c.slice(0, 2).toUpperCase())) return true;
+  return false;
+}
+
+/**
+ * hasNewLocation(k, window's exact IPs, ASNs, countries) read from the window itself: no copies, and the IPs compared
+ * by the hashes the window already holds (most windows of a token bring nothing new).
+ */
+export function hasNewLocationIn(k: KnownLocations, agg: WindowAggregate): boolean {
+  const d = agg.distinctSet('ips');
+  const hs = d ? d.valueHashes() : null;
+  if (hs) {
+    const n = d!.size;
+    for (let i = 0; i < n; i++) if (!k.ipHashes.includes(hs[i] as number)) return true;
+  }
+  for (let i = 0, n = agg.asnCount; i < n; i++) if (!k.asns.includes(agg.asnAt(i))) return true;
+  for (let i = 0, n = agg.countryCount; i < n; i++) {
+    const c = agg.countryAt(i);
+    if (!k.countries.includes(c) && !k.countries.includes(c.slice(0, 2).toUpperCase())) return true;
+  }
   return false;
 }
 

@@ -38,6 +38,32 @@ describe(PartitionState.name, () => {
     expect(b.state.lastSeen).toBe(11 * W);
   });
 
+  it('keeps decoded entities in LRU order through reactivation, TTL eviction and record reuse', () => {
+    const budget = new EntityBudget(1_000, 10);
+    const state = new PartitionState('t', 0, 0, budget);
+    activity(state, 'a', 0);
+    activity(state, 'b', W);
+    activity(state, 'c', 2 * W);
+    activity(state, 'a', 10 * W); // a moves to the recent end
+    expect([...state.idleEntries()].map(([k]) => k)).toEqual(['acme|ip|b', 'acme|ip|c', 'acme|ip|a']);
+
+    state.watermark.observe(10 * W);
+    expect(state.evict(5 * W)).toBe(2); // b and c last seen before the horizon; a is not
+    expect([...state.idleEntries()].map(([k]) => k)).toEqual(['acme|ip|a']);
+    expect(state.hotEntity('acme', 'ip', 'b')).toBeUndefined();
+
+    activity(state, 'd', 11 * W); // on a reused record
+    const e = state.makeHot('acme', 'ip', 'e', 12 * W); // hot: listed by hot, not by idleEntries
+    e.openWindows += 1;
+    expect([...state.idleEntries()].map(([k]) => k)).toEqual(['acme|ip|a', 'acme|ip|d']);
+    expect([...state.hot.keys()]).toEqual(['acme|ip|e']);
+    activity(state, 'a', 13 * W);
+    expect([...state.idleEntries()].map(([k]) => k)).toEqual(['acme|ip|d', 'acme|ip|a']);
+    expect(state.hotEntity('acme', 'ip', 'd')?.state.lastSeen).toBe(11 * W);
+    expect(budget.count).toBe(3);
+    expect(budget.warm).toBe(2);
+  });
+
   it('keeps an entity with an open window out of packing and eviction, and counts it as hot', () => {
     const budget = new EntityBudget(1, 1);
     const state = new PartitionState('t', 0, 0, budget);

@@ -42,6 +42,9 @@ export interface HotEntity {
   openWindows: number;
   cur: OpenWindow | null;
   others: OpenWindow[];
+  /** Neighbours in the partition's LRU list of decoded entities (older, newer; null at the ends). */
+  prev: HotEntity | null;
+  next: HotEntity | null;
 }
 
 /** What a pooled hot-entity record points to (nothing of an entity). */
@@ -106,12 +109,19 @@ export class PartitionState {
   private readonly entities = new Map<string, number>();
   private readonly pool = new SlabPool();
   /**
-   * Decoded entities: hot ones (with open windows) and warm ones (idle, still decoded). Warm ones are in LRU order
-   * (an entity moves to the end when it becomes hot and again when its last window closes, so the oldest warm ones
+   * Decoded entities by key: hot ones (with open windows) and warm ones (idle, still decoded). They are in LRU order in
+   * the list below (an entity moves to the end when it becomes hot and again when its last window closes, so the oldest warm ones
    * come first and hot ones are among the most recent); the oldest warm ones are packed into `entities` when the
    * engine holds more than `budget.maxWarm` of them. Every warm entity is more recent than every packed one.
    */
   private readonly decoded = new Map<string, HotEntity>();
+  /**
+   * The same entities in LRU order, as a list threaded through the records (oldest first): moving an entity to the
+   * recent end is two pointer swaps instead of a delete and re-insert in the map (whose table then fills with
+   * deleted entries and is rebuilt, a multi-megabyte allocation, every few thousand moves).
+   */
+  private lruHead: HotEntity | null = null;
+  private lruTail: HotEntity | null = null;
   /** The decoded entities again, per entity type, tenant and entity: an event finds its entity without building a key. */
   private readonly index: Map<string, Map<string, HotEntity>>[] = [new Map(), new Map(), new Map(), new Map(), new Map()];
   private hotCount = 0;
@@ -183,7 +193,7 @@ export class PartitionState {
   /** Entities with at least one open window (a snapshot, for checkpoints and tests). */
   get hot(): ReadonlyMap<string, HotEntity> {
     const out = new Map<string, HotEntity>();
-    if (this.hotCount > 0) for (const [k, h] of this.decoded) if (h.openWindows > 0) out.set(k, h);
+    if (this.hotCount > 0) for (let h = this.lruHead; h; h = h.next) if (h.openWindows > 0) out.set(h.key, h);
     return out;
   }
 
@@ -223,8 +233,9 @@ export class PartitionState {
       h.type = type;
       h.entity = entity;
       h.state = state;
-    } else h = { key, tenant, type, entity, state, openWindows: 0, cur: null, others: [] };
+    } else h = { key, tenant, type, entity, state, openWindows: 0, cur: null, others: [], prev: null, next: null };
     this.decoded.set(key, h);
+    this.lruAppend(h);
     this.hotCount += 1;
     this.hotEntitiesOf(tenant, type).set(entity, h);
     return h;
@@ -233,8 +244,7 @@ export class PartitionState {
   /** A warm entity's first open window is being attached: it leaves the warm LRU (to its recent end) and is hot. */
   activate(h: HotEntity): void {
     if (h.openWindows !== 0) return;
-    this.decoded.delete(h.key);
-    this.decoded.set(h.key, h);
+    this.lruTouch(h);
     this.budget.warm -= 1;
     this.hotCount += 1;
   }
@@ -249,8 +259,7 @@ export class PartitionState {
     h.openWindows -= 1;
     if (h.openWindows > 0) return;
     this.hotCount -= 1;
-    this.decoded.delete(h.key);
-    this.decoded.set(h.key, h);
+    this.lruTouch(h);
     this.budget.warm += 1;
     if (this.budget.warm > this.budget.maxWarm) this.packOldestWarm(this.budget.warm - this.budget.maxWarm);
   }
@@ -263,6 +272,7 @@ export class PartitionState {
   /** A warm entity leaves the decoded maps (packed or forgotten); its record is reused. */
   private dropDecoded(h: HotEntity): void {
     this.decoded.delete(h.key);
+    this.lruUnlink(h);
     this.index[TYPE_INDEX[h.type]]!.get(h.tenant)?.delete(h.entity);
     this.budget.warm -= 1;
     h.state = NO_STATE;
@@ -273,13 +283,39 @@ export class PartitionState {
 
   /** Pack the `n` least recently used warm entities (fewer when this partition holds fewer). */
   private packOldestWarm(n: number): void {
-    for (const [key, h] of this.decoded) {
-      if (n <= 0) break;
-      if (h.openWindows > 0) continue;
-      n--;
-      this.entities.set(flat(key), this.pool.store(h.state.encode()));
-      this.dropDecoded(h);
+    for (let h = this.lruHead; h && n > 0; ) {
+      const next = h.next;
+      if (h.openWindows === 0) {
+        n--;
+        this.entities.set(flat(h.key), this.pool.store(h.state.encode()));
+        this.dropDecoded(h);
+      }
+      h = next;
     }
+  }
+
+  private lruAppend(h: HotEntity): void {
+    h.next = null;
+    h.prev = this.lruTail;
+    if (this.lruTail) this.lruTail.next = h;
+    else this.lruHead = h;
+    this.lruTail = h;
+  }
+
+  private lruUnlink(h: HotEntity): void {
+    if (h.prev) h.prev.next = h.next;
+    else this.lruHead = h.next;
+    if (h.next) h.next.prev = h.prev;
+    else this.lruTail = h.prev;
+    h.prev = null;
+    h.next = null;
+  }
+
+  /** To the recent end of the LRU list. */
+  private lruTouch(h: HotEntity): void {
+    if (this.lruTail === h) return;
+    this.lruUnlink(h);
+    this.lruAppend(h);
   }
 
   /** Change an entity's state wherever it lives (open windows or packed); false when it is no longer tracked. */
@@ -309,7 +345,7 @@ export class PartitionState {
   /** Idle entities in LRU order, packed (views into the slabs, or fresh encodings of the warm ones). */
   *idleEntries(): IterableIterator<[string, Uint8Array]> {
     for (const [key, handle] of this.entities) yield [key, this.pool.get(handle)];
-    for (const [key, h] of this.decoded) if (h.openWindows === 0) yield [key, h.state.encode()];
+    for (let h = this.lruHead; h; h = h.next) if (h.openWindows === 0) yield [h.key, h.state.encode()];
   }
 
   get idleCount(): number {
@@ -333,11 +369,14 @@ export class PartitionState {
       n++;
     }
     if (!fresh) {
-      for (const h of this.decoded.values()) {
-        if (h.openWindows > 0) continue;
-        if (h.state.lastSeen >= horizon) break;
-        this.dropDecoded(h);
-        n++;
+      for (let h = this.lruHead; h; ) {
+        const next = h.next;
+        if (h.openWindows === 0) {
+          if (h.state.lastSeen >= horizon) break;
+          this.dropDecoded(h);
+          n++;
+        }
+        h = next;
       }
     }
     for (const [key, handle] of this.entities) {
@@ -347,11 +386,14 @@ export class PartitionState {
       n++;
     }
     if (this.budget.count - n > this.budget.max) {
-      for (const h of this.decoded.values()) {
+      for (let h = this.lruHead; h; ) {
         if (this.budget.count - n <= this.budget.max) break;
-        if (h.openWindows > 0) continue;
-        this.dropDecoded(h);
-        n++;
+        const next = h.next;
+        if (h.openWindows === 0) {
+          this.dropDecoded(h);
+          n++;
+        }
+        h = next;
       }
     }
     this.budget.count -= n;
@@ -365,6 +407,8 @@ export class PartitionState {
     this.entities.clear();
     this.budget.warm -= this.decoded.size - this.hotCount;
     this.decoded.clear();
+    this.lruHead = null;
+    this.lruTail = null;
     for (const m of this.index) m.clear();
     this.hotCount = 0;
     this.open.clear();
