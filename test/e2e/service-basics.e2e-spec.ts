@@ -63,6 +63,12 @@ describe('standalone service', () => {
     expect(body.status).toBe('ok');
   });
 
+  it('keeps idle HTTP connections for 65 s, longer than a load balancer\'s 60 s idle timeout', async () => {
+    const res = await fetch(`${svc.url}/health/live`);
+    await res.arrayBuffer();
+    expect(res.headers.get('keep-alive')).toBe('timeout=65');
+  });
+
   it('serves Prometheus text on /metrics with process metrics labelled by service', async () => {
     const { status, contentType, body } = await getText(`${svc.url}/metrics`);
     expect(status).toBe(200);

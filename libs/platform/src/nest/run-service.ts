@@ -80,6 +80,14 @@ export async function runService(service: ServiceName, rootModule: Type<unknown>
   armShutdownDeadline(logger.child({ component: 'shutdown' }), config.shutdownTimeoutMs);
   app.enableShutdownHooks([...SHUTDOWN_SIGNALS], { useProcessExit: true });
 
+  // Idle keep-alive connections live 65 s instead of Node's 5 s. A client (a gateway's http-log plugin, a load
+  // balancer, fetch) that reuses a pooled connection just as the server closes it gets "socket hang up" / "other side
+  // closed": with 5 s that happened to our own e2e clients polling at a few seconds' pace on a loaded machine, and it is
+  // what load balancers with a 60 s idle timeout (AWS ALB's default) run into. Headers must still arrive within 66 s.
+  const server = app.getHttpServer() as { keepAliveTimeout: number; headersTimeout: number };
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
+
   try {
     await app.listen(config.http.port, config.http.host);
   } catch (err) {
@@ -92,6 +100,9 @@ export async function runService(service: ServiceName, rootModule: Type<unknown>
   logger.info({ component: 'boot', url, port }, `${service} listening on ${url}`);
   return { app, config, logger, url };
 }
+
+/** How long an idle keep-alive HTTP connection stays open (longer than the 60 s idle timeout of common load balancers). */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /** On the first shutdown signal, start the clock: a shutdown still running after `timeoutMs` exits 1. */
 function armShutdownDeadline(log: Logger, timeoutMs: number): void {
