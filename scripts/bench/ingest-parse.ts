@@ -15,6 +15,13 @@
  * fresh lines and the generator's garbage were charged to it, and it parsed the very lines parseRecord got next.
  * The `sys µs` column shows what the first pass after a gc() pays for growing the heap again (page faults): on a
  * test of 10k Kong-sized records, 3.9 µs/line of system time on the first pass after gc(), ~0 on a second pass.
+ * Most of the gap between these figures and a warm loop is the first pass over fresh lines, not the parser's code:
+ * timing a second pass over each chunk (after another gc()) instead of the first measured kong 9.5 instead of 14.3 and
+ * envoy 5.3 instead of 9.5 µs/line (separate runs, load ~20); re-parsing 10k pre-generated lines in a loop measures
+ * kong ~7, envoy ~4.5 µs/line at load 15-25.
+ * Neither flattening the generated (cons) strings first nor --single-threaded-gc changed it, and
+ * --max-semi-space-size=16 (the ingest service's flag) is a no-op here: node 20 on this machine already runs 16 MiB
+ * semi-spaces (new space 32 MiB with and without it), so the bench runs without it.
  * Generation is not timed. Records vary per line: client IPs, XFF chains, ids in paths, statuses, latencies,
  * user agents, consumers; about 2% carry only a raw API key (keyed-hash path) and 2% a secret in the query.
  */
