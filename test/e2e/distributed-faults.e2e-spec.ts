@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import { WebhookPayloadV1, type IncidentLifecycleEvent } from '@vigil/contracts';
+import { WebhookPayloadV1, decodeAccessEventMessage, type IncidentLifecycleEvent } from '@vigil/contracts';
 import { KafkaEventBus, type WebhookDelivery } from '@vigil/platform';
 import { anIncident, uniqueName, waitFor } from '@vigil/testing';
 import { bulkSpec, rawRecord } from '../fixtures/gateway-records.js';
@@ -147,8 +147,8 @@ describe('broker faults through the mock cluster control channel, under the comp
       await consumer.subscribe({ topic: events, fromBeginning: true });
       await consumer.run({
         eachMessage: async ({ message }) => {
-          const id = (JSON.parse(message.value?.toString('utf8') ?? '{}') as { id?: string }).id ?? '';
-          published.set(id, (published.get(id) ?? 0) + 1);
+          // one event per message, or an envelope of several
+          for (const e of decodeAccessEventMessage(message.value?.toString('utf8') ?? '').events) published.set(e.id, (published.get(e.id) ?? 0) + 1);
         },
       });
       await waitFor(() => ids.every((id) => published.has(id)), { timeoutMs: 60_000, intervalMs: 200, what: 'every event id on the access-events topic' }).catch(() => undefined);

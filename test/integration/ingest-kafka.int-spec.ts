@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { AccessEvent, DeadLetter, TOPICS, validate } from '@vigil/contracts';
+import { AccessEvent, DeadLetter, TOPICS, decodeAccessEventMessage, validate } from '@vigil/contracts';
 import { KafkaEventBus, ManualClock, type InboundMessage, type OutboundMessage } from '@vigil/platform';
 import { testEndpoints, uniqueName, waitFor } from '@vigil/testing';
 import { expectedFields, rawRecord, type BulkFormat, type RequestSpec } from '../fixtures/gateway-records.js';
@@ -100,10 +100,8 @@ describe('ingest: raw gateway logs from Kafka into ClickHouse', () => {
   let dlqReader: TopicReader;
   let stored: AccessEvent[];
 
-  const ourTenant = (m: InboundMessage) => {
-    const t = (JSON.parse(m.value) as { tenant?: string }).tenant;
-    return t === tenant || t === otherTenant;
-  };
+  // A message on the access-events topic holds one event or an envelope of several (decodeAccessEventMessage reads both).
+  const ourTenant = (m: InboundMessage) => decodeAccessEventMessage(m.value).events.some((e) => e.tenant === tenant || e.tenant === otherTenant);
   const listStored = async () =>
     [...(await pipeline.store.accessEvents.list({ tenant })), ...(await pipeline.store.accessEvents.list({ tenant: otherTenant }))].sort((a, b) =>
       a.id.localeCompare(b.id),
@@ -176,19 +174,22 @@ describe('ingest: raw gateway logs from Kafka into ClickHouse', () => {
   });
 
   it('publishes every stored event on the access-events topic, keyed by tenant|client ip', async () => {
-    const published = await eventsReader.waitForCount(good.length, 'access events of this run');
-    const byId = new Map(
-      published.map((m) => {
-        const e = JSON.parse(m.value) as AccessEvent;
-        return [e.id, { e, m }] as const;
-      }),
-    );
+    const eventsOnTopic = () => eventsReader.messages.flatMap((m) => decodeAccessEventMessage(m.value).events.map((e) => ({ e, m })));
+    const published = await waitFor(() => (eventsOnTopic().length >= good.length ? eventsOnTopic() : null), { timeoutMs: 60_000, what: `${good.length} access events of this run` });
+    const byId = new Map(published.map((x) => [x.e.id, x] as const));
+    expect(published).toHaveLength(byId.size);
     expect([...byId.keys()].sort()).toEqual(stored.map((e) => e.id));
+    const partitionsOfKey = new Map<string, Set<number>>();
     for (const s of stored) {
       const { e, m } = byId.get(s.id)!;
       expect(validate(AccessEvent, e)).toEqual({ ok: true, value: s });
-      expect(m.key).toBe(`${s.tenant}|${s.clientIp}`);
+      const key = `${s.tenant}|${s.clientIp}`;
+      // a lone event is keyed by its own key; an envelope by its first event's, on the partition all its keys map to
+      if (decodeAccessEventMessage(m.value).events.length === 1) expect(m.key).toBe(key);
+      partitionsOfKey.set(key, (partitionsOfKey.get(key) ?? new Set()).add(m.partition));
     }
+    // each client IP's events on one partition: what the detector's per-IP state relies on
+    expect([...partitionsOfKey].filter(([, ps]) => ps.size !== 1)).toEqual([]);
   });
 
   it('dead-letters every bad record with its reason and its Kafka source, in ClickHouse and on the DLQ topic', async () => {
