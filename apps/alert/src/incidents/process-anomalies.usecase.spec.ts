@@ -99,36 +99,6 @@ describe(ProcessAnomalies.name, () => {
     expect([...ids].sort()).toEqual(ids);
   });
 
-  it('broadcasts nothing before the anomaly insert (which overlaps the other store rounds) is done, and nothing at all when it fails', async () => {
-    const { store, process, heard, settled } = await setup();
-    const insert = store.anomalies.insert.bind(store.anomalies);
-    let open!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
-    let fail = true;
-    store.anomalies.insert = async (xs) => {
-      await gate;
-      if (fail) throw new Error('injected: anomaly insert failed');
-      return insert(xs);
-    };
-    const batch = burst('198.51.100.4', 1);
-    const first = process.execute(batch);
-    // The rounds that do not depend on the insert go ahead: the incident is written, nothing is broadcast yet.
-    await waitFor(async () => (await store.incidents.list({ tenant: 'acme' })).items.length === 1);
-    await settled();
-    expect(heard).toEqual([]);
-    open();
-    await expect(first).rejects.toThrow('injected: anomaly insert failed');
-    await settled();
-    expect(heard).toEqual([]);
-    // The redelivery stores the anomaly and sends what the first attempt left pending, once.
-    fail = false;
-    await expect(process.execute(batch)).resolves.toMatchObject({ duplicates: 1 });
-    await process.onModuleDestroy();
-    await settled();
-    expect(heard.map((h) => [h.type, h.anomalyStoredAtBroadcast])).toEqual([['anomaly.detected', true], ['incident.opened', null]]);
-    expect(await store.outbox.pending({})).toEqual([]);
-  });
-
   it('publishes incident changes for webhooks and notifies nobody when the same batch is redelivered', async () => {
     const { bus, process, heard, settled } = await setup();
     const published: string[] = [];

@@ -33,12 +33,11 @@ const MAX_TAILS = 64;
  * whose change is durable (the stored incident reached their revision) are sent now; the others are prepared again
  * under the same event ids (or cancelled when the batch no longer makes that change).
  *
- * A batch costs three rounds of store calls before anything is sent, whatever its size: (1) the silences, the
- * incidents and the pending notifications of every primary entity, all at once; grouping in memory; (2) the outbox
- * record; (3) the latest version of each changed incident and one live-event append, at once. The anomaly insert
- * runs alongside all three (it is needed by nothing but the broadcast) and is awaited with (3). Only then are events
- * broadcast (a client that hears of an anomaly or an incident can read it back and resume from it), then published
- * for webhooks, and the outbox entries settled.
+ * A batch costs three rounds of store calls before anything is sent, whatever its size: (1) the anomaly insert, the
+ * silences, the incidents and the pending notifications of every primary entity, all at once; grouping in memory;
+ * (2) the outbox record; (3) the latest version of each changed incident and one live-event append, at once. Only
+ * then are events broadcast (a client that hears of an anomaly or an incident can read it back and resume from it),
+ * then published for webhooks, and the outbox entries settled.
  *
  * `execute` resolves once the batch's events are broadcast: from there on the outbox holds every notification until
  * it is settled, so the caller (the bus consumer) can commit and take its next batch while the webhook publish and
@@ -124,15 +123,8 @@ export class ProcessAnomalies implements OnModuleDestroy {
     release: (out: ProcessedBatch) => void,
   ): Promise<ProcessedBatch> {
     const keys = [...entities.values()].map(({ tenant, primary }) => outboxKey(tenant, primary.type, primary.value));
-    // The anomaly insert depends on nothing and nothing but the broadcast depends on it (it must be durable before any
-    // client hears of the batch, and before the batch is released to be committed): it runs alongside the reads, the
-    // outbox record and the incident writes, and is awaited only before the broadcast. It is the slowest statement of
-    // a batch on ClickHouse (a part of 19 columns), which the first round used to wait for.
-    const inserted = this.store.anomalies.insert(anomalies);
-    // Awaited with the incident writes; a failure before them throws without it (the insert is idempotent by id, so
-    // the redelivery's insert may overlap this one), and its rejection must not count as unhandled meanwhile.
-    inserted.catch(() => undefined);
-    const [silences, byEntity, pendingEntries] = await Promise.all([
+    const [, silences, byEntity, pendingEntries] = await Promise.all([
+      this.store.anomalies.insert(anomalies),
       this.silencesFor(anomalies),
       this.candidatesFor(entities),
       this.store.outbox.pending({ keys }),
@@ -181,7 +173,6 @@ export class ProcessAnomalies implements OnModuleDestroy {
     await Promise.all([
       this.store.incidents.upsertMany([...changed.values()]),
       this.publisher.logged(stream),
-      inserted,
     ]);
     timer.lap('write');
     this.publisher.broadcast(stream);
