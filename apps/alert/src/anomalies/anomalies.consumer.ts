@@ -6,13 +6,6 @@ import { ProcessAnomalies } from '../incidents/process-anomalies.usecase.js';
 
 /** Partitions of the anomalies topic handled at once by one alert instance (Kafka). */
 const PARTITION_CONCURRENCY = 4;
-/**
- * Longest wait of an empty fetch on the anomalies topic (Kafka; the bus default is 100 ms). kafkajs fetches again
- * only once the last fetch's batches are handled, and the dev broker (librdkafka's mock) holds an empty fetch for the
- * whole wait even when an anomaly arrives meanwhile: with 100 ms that was 0-100 ms (50 on average) added to every
- * live event. A real broker answers as soon as data arrives; the cost here is at most 50 idle fetches/s.
- */
-const FETCH_MAX_WAIT_MS = 20;
 
 export interface AnomalyConsumerOptions {
   topic: string;
@@ -49,7 +42,7 @@ export class AnomaliesConsumer implements OnApplicationBootstrap, OnModuleDestro
     // Several partitions' batches at once (Kafka; the in-process bus ignores it): batches that share an incident entity
     // still run one after another (ProcessAnomalies' KeyedSequencer), and a slow store round on one partition no
     // longer holds up the anomalies of the others.
-    const options: KafkaSubscribeOptions = { ...this.options, maxBatchSize: 500, partitionConcurrency: PARTITION_CONCURRENCY, maxWaitTimeMs: FETCH_MAX_WAIT_MS };
+    const options: KafkaSubscribeOptions = { ...this.options, maxBatchSize: 500, partitionConcurrency: PARTITION_CONCURRENCY };
     this.subscription = await this.bus.subscribe(options, (messages) => this.handle(messages));
     this.log.info(this.options, 'consuming anomalies');
   }
