@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { TOPICS } from '@vigil/contracts';
 import { IngestRecords, type IngestOptions, type ParsedBatch, type RawRecord } from '@vigil/ingest/usecases/ingest-records/ingest-records.usecase';
-import { KafkaTopicPartitions, type TopicPartitionCounts } from '@vigil/ingest/usecases/ingest-records/topic-partitions';
+import { partitionCountsFor, type TopicPartitionCounts } from '@vigil/ingest/usecases/ingest-records/topic-partitions';
 import { KafkaEventBus, type EventBus, type OutboundMessage } from '@vigil/platform';
 import { bulkRecord } from '../../test/fixtures/gateway-records.js';
 import { clickhouseCommand, clickhouseRows } from '../../test/fixtures/ingest-harness.js';
@@ -307,7 +307,7 @@ async function main(): Promise<void> {
     },
     {
       publishVia: (bus) =>
-        (renaming = new RenamingBus(bus, { [TOPICS.accessEvents]: eventsTopic }, ENVELOPES ? new KafkaTopicPartitions(kafka.split(','), `bench-ingest-partitions-${run}`) : null)),
+        (renaming = new RenamingBus(bus, { [TOPICS.accessEvents]: eventsTopic }, ENVELOPES ? partitionCountsFor(bus) : null)),
       makeIngest: (s, b, c, cfg, m) => new TimedIngest(s, b, c, cfg, m),
     },
   );

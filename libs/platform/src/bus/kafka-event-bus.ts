@@ -30,7 +30,8 @@ const FETCH_BYTES_PER_MESSAGE = 2_048;
 const MIN_PARTITION_FETCH_BYTES = 1024 * 1024;
 const MAX_PARTITION_FETCH_BYTES = 16 * 1024 * 1024;
 const MAX_PARTITION_CONCURRENCY = 32;
-const DEFAULT_FETCH_MAX_WAIT_MS = 100;
+/** Longest wait of a fetch that finds no data (librdkafka's mock holds an empty fetch this long even when data arrives). */
+const FETCH_MAX_WAIT_MS = 100;
 
 /**
  * Kafka-only subscription tuning, accepted wherever SubscribeOptions are (other adapters ignore the extra field).
@@ -43,14 +44,6 @@ export interface KafkaSubscribeOptions extends SubscribeOptions {
    * partitions (e.g. ingest) should raise it. Bounded at 32; in effect min(this, partitions held).
    */
   partitionConcurrency?: number;
-  /**
-   * Longest time (ms) a fetch may wait for data when the subscription's partitions have none (default 100,
-   * DEFAULT_FETCH_MAX_WAIT_MS). A broker answers as soon as data arrives, so this only sets how often an idle consumer
-   * polls; but kafkajs fetches again only after the previous fetch's batches are handled, and librdkafka's mock cluster
-   * (the dev broker) holds an empty fetch for the whole wait even when a message arrives meanwhile. A latency-sensitive
-   * consumer (anomalies → alert) may lower it, at the cost of more idle fetches. Bounded to [1, 1000].
-   */
-  maxWaitTimeMs?: number;
 }
 
 /** Per-partition fetch size in bytes for handler batches of `maxBatch` messages. */
@@ -217,7 +210,27 @@ export class KafkaEventBus implements EventBus, ConsumerLagSource {
     return this.producerReady;
   }
 
+  /**
+   * How many partitions `topic` has, from the cluster's metadata (the bus's one admin connection, no retries: a dead
+   * broker answers fast); null when the topic does not exist yet or the broker cannot be reached. Not cached here.
+   */
+  async partitionCount(topic: string): Promise<number | null> {
+    try {
+      const { topics } = await (await this.admin()).fetchTopicMetadata({ topics: [topic] });
+      const n = topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+      return n > 0 ? n : null;
+    } catch {
+      return null;
+    }
+  }
+
   private async probe(): Promise<number> {
+    const { brokers } = await (await this.admin()).describeCluster();
+    return brokers.length;
+  }
+
+  /** The bus's admin connection (probe client: no retries), opened on first use and again after a failed open. */
+  private admin(): Promise<Admin> {
     this.adminReady ??= (async () => {
       const admin = this.probeClient.admin({ retry: { retries: 0 } });
       await admin.connect();
@@ -226,9 +239,7 @@ export class KafkaEventBus implements EventBus, ConsumerLagSource {
       this.adminReady = null;
       throw err;
     });
-    const admin = await this.adminReady;
-    const { brokers } = await admin.describeCluster();
-    return brokers.length;
+    return this.adminReady;
   }
 
   private bridgeLog(entry: LogEntry): void {
@@ -273,7 +284,7 @@ class KafkaSubscription implements Subscription {
     const perPartition = partitionFetchBytes(Math.max(1, options.maxBatchSize ?? DEFAULT_MAX_BATCH));
     this.consumer = kafka.consumer({
       groupId: options.groupId,
-      maxWaitTimeInMs: Math.min(1_000, Math.max(1, Math.floor(options.maxWaitTimeMs ?? DEFAULT_FETCH_MAX_WAIT_MS))),
+      maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
       maxBytesPerPartition: perPartition,
       maxBytes: Math.max(10 * 1024 * 1024, perPartition * Math.max(4, this.concurrency)),
       allowAutoTopicCreation: true,

@@ -68,7 +68,7 @@ export class IngestRecords {
     metrics: MetricsService,
   ) {
     this.trusted = compileTrustedProxies(config.ingest.trustedProxies);
-    this.partitions = partitionCountsFor(bus, config);
+    this.partitions = partitionCountsFor(bus);
     this.accepted = metrics.counter({ name: 'vigil_ingest_accepted_total', help: 'Records accepted, by format', labelNames: ['format'] });
     this.rejected = metrics.counter({ name: 'vigil_ingest_rejected_total', help: 'Records dead-lettered, by reason', labelNames: ['reason'] });
     this.persistSeconds = metrics.histogram({
