@@ -2,6 +2,7 @@
  * Ingest end to end: raw gateway records on Kafka → raw-log consumer → parse/normalise → ClickHouse insert → publish.
  *
  *   npx tsx scripts/bench/ingest-e2e.ts [--records 300000] [--max-lag 8000] [--batch-max-events 5000] [--produce-chunk 8000]
+ *                                       [--produce-inflight 1]
  *                                       [--private-clickhouse yes] [--envelopes no]
  *
  * Needs the built workspaces (`npx tsc -b`; `npm run bench:ingest` does it). Infrastructure: KAFKA_BROKERS and
@@ -24,6 +25,13 @@
  * shared, loaded machine compare CPU per event, not only events/s. `--private-clickhouse yes` runs a ClickHouse of the
  * run's own (test/fixtures/private-clickhouse.ts, same binary and config as deploy/local) so that its CPU is this
  * run's inserts and merges alone.
+ *
+ * The producer child's CPU is printed too: it is not ingest's, but it runs on the same cores (the ingest, ClickHouse,
+ * broker and producer CPU per event together bound the events/s a 2-core machine can reach). It generates every
+ * record before it starts the clock and sends them as Buffers from a plain kafkajs producer, --produce-chunk records
+ * per send and up to --produce-inflight sends at once. Smaller sends cost it less (kafkajs's grouping is quadratic in
+ * a send's messages per partition) but the consumer then fetches, and ClickHouse inserts, smaller batches, which
+ * costs ClickHouse more per row: 8000 / 1 keeps the batches of earlier rounds (4,000 records) for comparison.
  */
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,7 +41,8 @@ import { join, resolve } from 'node:path';
 import { TOPICS } from '@vigil/contracts';
 import { IngestRecords, type IngestOptions, type ParsedBatch, type RawRecord } from '@vigil/ingest/usecases/ingest-records/ingest-records.usecase';
 import { partitionCountsFor, type TopicPartitionCounts } from '@vigil/ingest/usecases/ingest-records/topic-partitions';
-import { KafkaEventBus, type EventBus, type OutboundMessage } from '@vigil/platform';
+import kafkajs from 'kafkajs';
+import { type EventBus, type OutboundMessage } from '@vigil/platform';
 import { bulkRecord } from '../../test/fixtures/gateway-records.js';
 import { clickhouseCommand, clickhouseRows } from '../../test/fixtures/ingest-harness.js';
 import { startIngestPipeline } from '../../test/fixtures/ingest-pipeline.js';
@@ -45,6 +54,7 @@ const RECORDS = Number(args.get('records') ?? 300_000);
 const MAX_LAG = Number(args.get('max-lag') ?? 8_000);
 const BATCH_MAX_EVENTS = args.get('batch-max-events') ?? '5000';
 const PRODUCE_CHUNK = Number(args.get('produce-chunk') ?? 8_000);
+const PRODUCE_INFLIGHT = Number(args.get('produce-inflight') ?? 1);
 const PRIVATE_CLICKHOUSE = args.get('private-clickhouse') === 'yes';
 const ENVELOPES = args.get('envelopes') !== 'no';
 const TARGET_BYTES = 1_000;
@@ -180,11 +190,18 @@ interface ProduceCommand {
   records: number;
   maxLag: number;
   chunk: number;
+  inflight: number;
 }
 type ToProducer = ProduceCommand | { kind: 'stored'; stored: number };
-type FromProducer = { kind: 'started'; at: number } | { kind: 'produced'; at: number; bytes: number; waitMs: number };
+type FromProducer = { kind: 'started'; at: number } | { kind: 'produced'; at: number; bytes: number; waitMs: number; sendWaitMs: number; cpuUs: number };
 
-/** The producer child: produces `records` raw records, never more than `maxLag` ahead of what the parent has stored. */
+/**
+ * The producer child: produces `records` raw records, never more than `maxLag` ahead of what the parent has stored.
+ * It stands in for the gateways, so it is made cheap: the records are generated (as Buffers, outside the heap) before
+ * it reports 'started', and they go out through a plain kafkajs producer in chunks of `chunk` records, up to
+ * `inflight` sends at once (kafkajs groups a send's messages per partition by copying the group's array once per
+ * message, and grows its request buffer by doubling: 8,000-record sends cost it ~49 µs of CPU per record).
+ */
 async function producerRole(): Promise<void> {
   let stored = 0;
   const send = (m: FromProducer) => process.send?.(m);
@@ -194,31 +211,51 @@ async function producerRole(): Promise<void> {
       else resolveCommand(m);
     });
   });
-  const producer = new KafkaEventBus({ brokers: command.kafka.split(','), clientId: `bench-ingest-producer-${process.pid}` });
+  const base = Date.now() - 120_000;
+  let bytes = 0;
+  const values = new Array<Buffer>(command.records);
+  for (let i = 0; i < command.records; i++) {
+    values[i] = Buffer.from(sized(bulkRecord(i, base).raw));
+    bytes += values[i]!.length;
+  }
+  const kafka = new kafkajs.Kafka({ brokers: command.kafka.split(','), clientId: `bench-ingest-producer-${process.pid}`, logLevel: kafkajs.logLevel.NOTHING });
+  const producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  await producer.connect();
   try {
-    const base = Date.now() - 120_000;
-    let bytes = 0;
     let produced = 0;
     let waitMs = 0;
+    let sendWaitMs = 0;
+    const inFlight = new Set<Promise<unknown>>();
+    let failed: unknown = null;
+    const cpu0 = process.cpuUsage();
     send({ kind: 'started', at: wallNow() });
     while (produced < command.records) {
       const n = Math.min(command.chunk, command.records - produced);
-      const chunk = Array.from({ length: n }, (_, i) => {
-        const value = sized(bulkRecord(produced + i, base).raw);
-        bytes += value.length;
-        return { key: null, value };
-      });
+      while (inFlight.size >= command.inflight) {
+        const w = performance.now();
+        await Promise.race(inFlight);
+        sendWaitMs += performance.now() - w;
+      }
       while (produced - stored > command.maxLag) {
         const w = performance.now();
         await new Promise((r) => setTimeout(r, 5));
         waitMs += performance.now() - w;
       }
-      await producer.publish(command.topic, chunk);
+      if (failed) throw failed;
+      const messages = values.slice(produced, produced + n).map((value) => ({ key: null, value }));
+      const sent: Promise<unknown> = producer
+        .send({ topic: command.topic, acks: -1, messages })
+        .catch((err: unknown) => (failed = err))
+        .finally(() => inFlight.delete(sent));
+      inFlight.add(sent);
       produced += n;
     }
-    send({ kind: 'produced', at: wallNow(), bytes, waitMs });
+    await Promise.all(inFlight);
+    if (failed) throw failed;
+    const cpu = process.cpuUsage(cpu0);
+    send({ kind: 'produced', at: wallNow(), bytes, waitMs, sendWaitMs, cpuUs: cpu.user + cpu.system });
   } finally {
-    await producer.close();
+    await producer.disconnect();
   }
   process.disconnect?.();
 }
@@ -325,7 +362,7 @@ async function main(): Promise<void> {
     child.once('exit', (code) => {
       if (code !== 0 && code !== null) childError = new Error(`the producer exited with code ${code}`);
     });
-    child.send({ kind: 'produce', kafka, topic: rawTopic, records: RECORDS, maxLag: MAX_LAG, chunk: PRODUCE_CHUNK } satisfies ToProducer);
+    child.send({ kind: 'produce', kafka, topic: rawTopic, records: RECORDS, maxLag: MAX_LAG, chunk: PRODUCE_CHUNK, inflight: PRODUCE_INFLIGHT } satisfies ToProducer);
     let progress = { stored, at: Date.now() };
     while (stored < RECORDS) {
       if (childError) throw childError;
@@ -357,13 +394,14 @@ async function main(): Promise<void> {
         `accepted         ${accepted}, dead-lettered ${rejected}; distinct ids in ClickHouse ${ch?.ids}`,
         `end to end       ${(RECORDS / seconds).toFixed(0)} events/s (${seconds.toFixed(2)} s, first produced → last stored)`,
         `consumer         ${(RECORDS / consumerSeconds).toFixed(0)} events/s (${consumerSeconds.toFixed(2)} s, first batch → last stored)`,
-        `producer         ${p ? `done after ${((p.at - t0) / 1000).toFixed(2)} s, ${(p.waitMs / 1000).toFixed(2)} s of it held back by the lag bound` : 'no report'}`,
+        `producer         ${p ? `done after ${((p.at - t0) / 1000).toFixed(2)} s, ${(p.waitMs / 1000).toFixed(2)} s of it held back by the lag bound, ${(p.sendWaitMs / 1000).toFixed(2)} s waiting for its sends (--produce-inflight)` : 'no report'}`,
         `batches          ${batchMs.length}; size p50 ${quantile(sortedSizes, 0.5)}, max ${sortedSizes[sortedSizes.length - 1]}`,
         `batch latency    p50 ${quantile(sortedMs, 0.5).toFixed(1)} ms, p99 ${quantile(sortedMs, 0.99).toFixed(1)} ms, max ${sortedMs[sortedMs.length - 1]?.toFixed(1)} ms`,
         `access events    ${renaming?.messages.get(eventsTopic) ?? 0} messages on the events topic (${ENVELOPES ? 'envelopes per partition' : 'one event per message'})`,
         `time in batches  parse ${(parseMs / 1000).toFixed(2)} s, store ${((persistMs - (renaming?.publishMs ?? 0)) / 1000).toFixed(2)} s, publish ${((renaming?.publishMs ?? 0) / 1000).toFixed(2)} s (wall, summed over concurrent batches)`,
         `CPU ingest       ${ingestCpuS.toFixed(2)} s (${perEvent(ingestCpuS)}; ${(ingestCpuS / consumerSeconds).toFixed(2)} cores busy)`,
         `  of it parse    ${(parseCpuUs / 1e6).toFixed(2)} s (${perEvent(parseCpuUs / 1e6)}; the rest, consume + store + publish: ${perEvent(ingestCpuS - parseCpuUs / 1e6)})`,
+        `CPU producer     ${p ? `${(p.cpuUs / 1e6).toFixed(2)} s (${perEvent(p.cpuUs / 1e6)}; the bench's load generator, a child process: not ingest's, but on the same cores)` : 'no report'}`,
         `CPU ClickHouse   ${Number.isFinite(chCpu) ? `${chCpu.toFixed(2)} s (${perEvent(chCpu)}; ${privateCh ? 'a server of this run alone' : 'whole server, other users included'})` : 'n/a (server not local)'}`,
         `machine          load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`,
         `peak RSS         ${(rss / 1024 / 1024).toFixed(0)} MiB`,
