@@ -38,7 +38,7 @@
  * about 2 × clients + 500, raise it first (`ulimit -n 8192`).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -49,6 +49,7 @@ import { EVENT_BUS, KafkaEventBus, newApiKeyToken, STORE, type ApiKeyRecord, typ
 import { ClickHouseStore } from '@vigil/platform/clickhouse/clickhouse-store';
 import { anAnomaly } from '@vigil/testing';
 import { io, type Socket } from 'socket.io-client';
+import { clickhousePid, cpuSecondsOf } from './proc.js';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -295,15 +296,6 @@ class Crowd {
   }
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
-function cpuSecondsOf(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return NaN;
-  }
-}
 
 function percentile(sorted: number[], q: number): number {
   if (!sorted.length) return NaN;
@@ -375,6 +367,8 @@ interface Result {
   wallS: number;
   serverCpuS: number;
   clientCpuS: number;
+  /** CPU seconds the ClickHouse server used in the measured run (distributed, when it runs on this machine). */
+  clickhouseCpuS?: number;
 }
 
 /**
@@ -386,7 +380,7 @@ async function measure(
   mode: string,
   audience: Crowd,
   publish: (count: number, rate: number, warmup: boolean) => Promise<void>,
-  o: { anomalies: number; rate: number; connectMs: number; targetMs: number; serverPids: number[]; trace?: Trace },
+  o: { anomalies: number; rate: number; connectMs: number; targetMs: number; serverPids: number[]; clickhousePid?: number | null; trace?: Trace },
 ): Promise<Result> {
   const n = audience.size;
   const warmDeadline = Date.now() + 120_000;
@@ -407,14 +401,21 @@ async function measure(
   o.trace?.clear();
   const serverCpu = () => o.serverPids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
   const clientCpu = () => audience.pids().reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
-  const cpu0 = { server: serverCpu(), client: clientCpu(), wall: performance.now() };
+  const clickhouseCpu = () => (o.clickhousePid ? cpuSecondsOf(o.clickhousePid) : NaN);
+  const cpu0 = { server: serverCpu(), client: clientCpu(), clickhouse: clickhouseCpu(), wall: performance.now() };
   await publish(o.anomalies, o.rate, false);
   const expected = o.anomalies * n;
   await untilAsync(async () => {
     const s = await audience.status();
     return s.anomaly >= expected && s.incident >= expected;
   }, 15_000);
-  const usage = { wallS: (performance.now() - cpu0.wall) / 1000, serverCpuS: serverCpu() - cpu0.server, clientCpuS: clientCpu() - cpu0.client };
+  const clickhouseCpuS = clickhouseCpu() - cpu0.clickhouse;
+  const usage = {
+    wallS: (performance.now() - cpu0.wall) / 1000,
+    serverCpuS: serverCpu() - cpu0.server,
+    clientCpuS: clientCpu() - cpu0.client,
+    ...(Number.isFinite(clickhouseCpuS) ? { clickhouseCpuS } : {}),
+  };
   const samples = await audience.samples();
   const stats = (xs: number[]) => {
     const s = [...xs].sort((a, b) => a - b);
@@ -443,6 +444,9 @@ function print(r: Result): void {
       line('anomaly.detected', r.anomaly),
       line('incident.opened', r.incident),
       `  measured run ${r.wallS.toFixed(1)} s: server CPU ${r.serverCpuS.toFixed(1)} s (${((r.serverCpuS * 1000 * r.clients) / Math.max(1, r.anomaly.received)).toFixed(1)} ms per anomaly delivered), clients' CPU ${r.clientCpuS.toFixed(1)} s; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`,
+      ...(r.clickhouseCpuS !== undefined
+        ? [`  ClickHouse server CPU ${r.clickhouseCpuS.toFixed(1)} s (${((r.clickhouseCpuS * 1000) / r.anomalies).toFixed(1)} ms per anomaly; its other users count too)`]
+        : []),
       `  target p99 < ${r.targetMs} ms: ${complete && worst < r.targetMs ? 'met' : complete ? `MISSED (p99 ${worst.toFixed(1)} ms)` : 'MISSED (events lost)'}`,
       ...(r.stages ?? []),
       '',
@@ -527,7 +531,7 @@ async function runDistributed(clients: number, anomalies: number, rate: number, 
     const connectMs = await audience.connect(urls, key.token, clients);
     const publish = (count: number, r: number, warmup: boolean) => publishPaced(bus, topic, count, r, warmup);
     return await measure(`distributed (Kafka, ClickHouse, Redis adapter, ${instances} alert instance${instances > 1 ? 's' : ''})`, audience, publish, {
-      anomalies, rate, connectMs, targetMs: 500, serverPids: children.map((c) => c.pid ?? -1), ...(trace ? { trace } : {}),
+      anomalies, rate, connectMs, targetMs: 500, serverPids: children.map((c) => c.pid ?? -1), clickhousePid: clickhousePid(clickhouseUrl), ...(trace ? { trace } : {}),
     });
   } finally {
     await audience.close();

@@ -78,7 +78,9 @@ function anomalyOf(entity: string, minute: number, overrides: Partial<Anomaly> =
   return anAnomaly({ tenant: 'acme', entity, windowStart, windowEnd: windowStart + MIN, detectedAt: windowStart + MIN, ...overrides });
 }
 
+/** As the detector does: store the anomalies, then publish them. */
 async function publish(...anomalies: Anomaly[]): Promise<void> {
+  await store.anomalies.insert(anomalies);
   await bus.publish(TOPICS.anomalies, anomalies.map((a) => ({ key: anomalyKey(a), value: JSON.stringify(a) })));
 }
 
@@ -265,9 +267,14 @@ describe('REST', () => {
       await waitFor(() => feedback.length > 0, { what: 'detector feedback' });
       expect(JSON.parse(feedback[0] ?? '{}')).toMatchObject({ anomalyId: incident.anomalyIds[0], verdict: 'false_positive', actor: keys.analyst.id, entity });
 
+      const silenced = async (): Promise<number> => {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        return Number(/^vigil_alert_anomalies_total\{[^}]*outcome="silenced"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+      };
+      const before = await silenced();
       const muted = anomalyOf(entity, 183);
       await publish(muted);
-      await waitFor(async () => (await store.anomalies.get(muted.id)) !== null, { what: 'the muted anomaly stored' });
+      await waitFor(async () => (await silenced()) === before + 1, { what: 'the muted anomaly silenced' });
       expect(await store.incidents.get(incident.id)).toMatchObject({ status: 'resolved', anomalyCount: incident.anomalyCount });
     } finally {
       await sub.close();

@@ -143,6 +143,7 @@ onBothStoreAdapters(
         expect(published.filter((p) => p.status === 'acknowledged')).toEqual([{ type: 'incident.updated', eventId: heard[0]?.eventId, status: 'acknowledged' }]);
         const log = await store.streamEvents.listAfter({ tenant });
         expect(log.filter((r) => r.eventId === heard[0]?.eventId)).toHaveLength(1);
+        await publisher.flushSettled(); // the anomaly batch's done marks, held for a shared write
         expect(await store.outbox.pending({})).toEqual([]);
         expect(await store.incidents.get(opened.id)).toMatchObject({ status: 'acknowledged', revision: 2 });
       });

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional, type BeforeApplicationShutdown } from '@nestjs/common';
 import {
   Anomaly,
   Incident,
@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { IncidentEvent, IncidentEventType } from '../incidents/incident-grouper.js';
 import { EventIdGenerator } from './event-id.js';
+import { OUTBOX_SETTLER_OPTIONS, OutboxSettler, type OutboxSettlerOptions } from './outbox-settler.js';
 import { incidentTarget, roomsFor, type StreamTarget } from './rooms.js';
 
 export type StreamPayload = IncidentStreamEvent | AnomalyStreamEvent;
@@ -97,19 +98,27 @@ function outboxId(type: StreamEventType, subject: string): string {
  * alongside its own writes), one broadcast per event, one publish.
  */
 @Injectable()
-export class StreamPublisher {
+export class StreamPublisher implements BeforeApplicationShutdown {
   private readonly ids: EventIdGenerator;
   private broadcaster: StreamBroadcaster | null = null;
   private readonly log: Logger;
+  private readonly settler: OutboxSettler;
 
   constructor(
     @Inject(STORE) private readonly store: Store,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) logger: Logger,
+    @Optional() @Inject(OUTBOX_SETTLER_OPTIONS) settlerOptions?: OutboxSettlerOptions,
   ) {
     this.ids = new EventIdGenerator(clock);
     this.log = logger.child({ component: 'stream-publisher' });
+    this.settler = new OutboxSettler(store.outbox, clock, this.log, settlerOptions);
+  }
+
+  /** After every module's onModuleDestroy (anomaly batches drained): write the held outbox done marks. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.settler.close();
   }
 
   attach(broadcaster: StreamBroadcaster | null): void {
@@ -137,11 +146,15 @@ export class StreamPublisher {
     return { anomalies: a, incidents: i };
   }
 
-  /** Notifications read back from the outbox (malformed entries are logged and left out). */
+  /**
+   * Notifications read back from the outbox (malformed entries are logged and left out, and so are the ones this
+   * process has sent and holds the done mark of: `settleLater`).
+   */
   pendingFrom(entries: readonly OutboxEntry[]): { notifications: PendingNotification[]; malformed: OutboxEntry[] } {
     const notifications: PendingNotification[] = [];
     const malformed: OutboxEntry[] = [];
     for (const entry of entries) {
+      if (this.settler.holds(entry.id)) continue;
       let json: unknown;
       try {
         json = JSON.parse(entry.payload);
@@ -191,6 +204,19 @@ export class StreamPublisher {
   async settled(prepared: PreparedStream, also: readonly OutboxEntry[] = []): Promise<void> {
     const entries = [...prepared.anomalies, ...prepared.incidents].map((o) => o.outbox).concat(also);
     if (entries.length) await this.store.outbox.markDone(entries, this.clock.now());
+  }
+
+  /**
+   * Settle outbox entries once sent, in a write shared with the other batches of the next `lingerMs` (OutboxSettler):
+   * until then this process leaves them out of what it reads back as pending. Never fails.
+   */
+  settleLater(prepared: PreparedStream, also: readonly OutboxEntry[] = []): void {
+    this.settler.settle([...prepared.anomalies, ...prepared.incidents].map((o) => o.outbox).concat(also));
+  }
+
+  /** Write the done marks `settleLater` holds now (tests; shutdown does it on its own). */
+  flushSettled(): Promise<void> {
+    return this.settler.flush();
   }
 
   /** Append every prepared event to the live-event log, in one call. */

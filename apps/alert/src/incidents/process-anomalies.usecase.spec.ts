@@ -15,8 +15,6 @@ interface Heard {
   eventId: string;
   loggedAtBroadcast: boolean;
   incidentRevisionAtBroadcast: number | null;
-  /** For anomaly.detected: whether the anomaly itself could be read back. */
-  anomalyStoredAtBroadcast: boolean | null;
 }
 
 /** A bus whose publishes on the incidents topic wait for `open()`, or fail when `fail` is set. */
@@ -51,23 +49,16 @@ async function setup(wrapBus: (bus: EventBus) => EventBus = (b) => b) {
   publisher.attach({
     broadcast(type, payload: StreamPayload) {
       // Both reads start here, and SQLite answers them synchronously underneath: the state at the time of the broadcast.
-      const reads = Promise.all([
-        store.streamEvents.listAfter({}),
-        'incident' in payload ? store.incidents.get(payload.incident.id) : null,
-        'anomaly' in payload ? store.anomalies.get(payload.anomaly.id) : undefined,
-      ]);
+      const reads = Promise.all([store.streamEvents.listAfter({}), 'incident' in payload ? store.incidents.get(payload.incident.id) : null]);
       pending.push(
-        reads.then(([log, incident, anomaly]) => {
-          heard.push({
-            type, eventId: payload.eventId, loggedAtBroadcast: log.some((r) => r.eventId === payload.eventId), incidentRevisionAtBroadcast: incident?.revision ?? null,
-            anomalyStoredAtBroadcast: anomaly === undefined ? null : anomaly !== null,
-          });
+        reads.then(([log, incident]) => {
+          heard.push({ type, eventId: payload.eventId, loggedAtBroadcast: log.some((r) => r.eventId === payload.eventId), incidentRevisionAtBroadcast: incident?.revision ?? null });
         }),
       );
     },
   });
   const process = new ProcessAnomalies(store, DEFAULT_INCIDENT_POLICY, publisher, logger, new MetricsService('alert-spec'));
-  return { store, bus, process, heard, settled: () => Promise.all(pending) };
+  return { store, bus, publisher, process, heard, settled: () => Promise.all(pending) };
 }
 
 const burst = (entity: string, n: number): Anomaly[] =>
@@ -94,7 +85,6 @@ describe(ProcessAnomalies.name, () => {
     expect(heard.map((h) => h.type)).toEqual(['anomaly.detected', 'anomaly.detected', 'incident.opened']);
     expect(heard.every((h) => h.loggedAtBroadcast)).toBe(true);
     expect(heard.find((h) => h.type === 'incident.opened')?.incidentRevisionAtBroadcast).toBe(2);
-    expect(heard.filter((h) => h.type === 'anomaly.detected').map((h) => h.anomalyStoredAtBroadcast)).toEqual([true, true]);
     const ids = heard.map((h) => h.eventId);
     expect([...ids].sort()).toEqual(ids);
   });
@@ -115,6 +105,13 @@ describe(ProcessAnomalies.name, () => {
     expect(published).toEqual(['incident.opened']);
   });
 
+  it('leaves storing the anomalies to the detector, which stores each one before publishing it', async () => {
+    const { store, process } = await setup();
+    const batch = burst('198.51.100.4', 2);
+    await expect(process.execute(batch)).resolves.toMatchObject({ incidents: 1 });
+    expect(await store.anomalies.list({ tenant: 'acme' })).toEqual([]);
+  });
+
   it('groups concurrent batches about one entity into one incident, as if they had run one after another', async () => {
     const { store, process } = await setup();
     const [a, b, c] = burst('198.51.100.9', 3) as [Anomaly, Anomaly, Anomaly];
@@ -127,7 +124,7 @@ describe(ProcessAnomalies.name, () => {
   describe('after the broadcast', () => {
     it('releases the batch once its events are broadcast, then publishes for webhooks and settles the outbox', async () => {
       let gated!: ReturnType<typeof gatedIncidentsBus>;
-      const { store, bus, process, heard, settled } = await setup((b) => (gated = gatedIncidentsBus(b)).bus);
+      const { store, bus, publisher, process, heard, settled } = await setup((b) => (gated = gatedIncidentsBus(b)).bus);
       const published: string[] = [];
       await bus.subscribe({ topic: TOPICS.incidents, groupId: 'spec' }, async (messages) => {
         for (const m of messages) published.push((JSON.parse(m.value) as { type: string }).type);
@@ -142,15 +139,18 @@ describe(ProcessAnomalies.name, () => {
 
       gated.open();
       await process.onModuleDestroy();
+      // Sent, and its done marks held for the next shared write (OutboxSettler): not written yet, written by the flush.
+      expect(await store.outbox.pending({})).toHaveLength(2);
+      await publisher.flushSettled();
       expect(await store.outbox.pending({})).toEqual([]);
       await waitFor(() => published.length === 1);
       expect(published).toEqual(['incident.opened']);
       await bus.close();
     });
 
-    it('starts a later batch of the same entity only once the earlier one has published and settled', async () => {
+    it('starts a later batch of the same entity only once the earlier one has published', async () => {
       let gated!: ReturnType<typeof gatedIncidentsBus>;
-      const { store, process, heard, settled } = await setup((b) => (gated = gatedIncidentsBus(b)).bus);
+      const { store, publisher, process, heard, settled } = await setup((b) => (gated = gatedIncidentsBus(b)).bus);
       const [a, b] = burst('198.51.100.2', 2) as [Anomaly, Anomaly];
       await process.execute([a]);
       const later = process.execute([b]);
@@ -165,6 +165,24 @@ describe(ProcessAnomalies.name, () => {
       expect(heard.map((h) => h.type)).toEqual(['anomaly.detected', 'incident.opened', 'anomaly.detected']);
       const [incident] = (await store.incidents.list({ tenant: 'acme', entity: '198.51.100.2' })).items;
       expect(incident).toMatchObject({ anomalyCount: 2, revision: 2 });
+      await publisher.flushSettled();
+      expect(await store.outbox.pending({})).toEqual([]);
+    });
+
+    it('does not send again what it sent and holds the done mark of, when the next batch of the entity reads the outbox first', async () => {
+      const { store, publisher, process, heard, settled } = await setup();
+      const [a, b] = burst('198.51.100.5', 2) as [Anomaly, Anomaly];
+      await process.execute([a]);
+      await process.onModuleDestroy();
+      // The first batch's two notifications are still pending in the store (their done marks are held) ...
+      expect(await store.outbox.pending({})).toHaveLength(2);
+      await process.execute([b]);
+      await process.onModuleDestroy();
+      await settled();
+      // ... yet the second batch, which reads them back, sends only its own events.
+      expect(heard.map((h) => h.type)).toEqual(['anomaly.detected', 'incident.opened', 'anomaly.detected']);
+      expect(new Set(heard.map((h) => h.eventId)).size).toBe(3);
+      await publisher.flushSettled();
       expect(await store.outbox.pending({})).toEqual([]);
     });
 

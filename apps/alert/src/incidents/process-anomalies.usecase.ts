@@ -18,14 +18,15 @@ export interface ProcessedBatch {
 }
 
 const CANDIDATES = 20;
-/** Batches at most whose webhook publish and outbox settle run after their release (see ProcessAnomalies). */
+/** Batches at most whose webhook publish runs after their release (see ProcessAnomalies). */
 const MAX_TAILS = 64;
 
 /**
- * Anomalies → incidents. Stores every anomaly (idempotent by id); silenced ones stop there. The others are grouped
- * with the incidents of their primary entity read from the store (the source of truth shared by every instance),
- * upserted (the higher revision wins), then logged and broadcast as live events and published for webhooks.
- * Safe to re-run on the same batch: duplicates change nothing and notify nobody new.
+ * Anomalies → incidents. The anomalies are in the store already (the detector stores each one before it publishes
+ * it); silenced ones stop here. The others are grouped with the incidents of their primary entity read from the store
+ * (the source of truth shared by every instance), upserted (the higher revision wins), then logged and broadcast as
+ * live events and published for webhooks. Safe to re-run on the same batch: duplicates change nothing and notify
+ * nobody new.
  *
  * No notification is lost to a failure between the incident write and the sending (transactional outbox): every
  * live event is recorded in the store's outbox, keyed by the batch entity, BEFORE the incident change it announces
@@ -33,20 +34,24 @@ const MAX_TAILS = 64;
  * whose change is durable (the stored incident reached their revision) are sent now; the others are prepared again
  * under the same event ids (or cancelled when the batch no longer makes that change).
  *
- * A batch costs three rounds of store calls before anything is sent, whatever its size: (1) the anomaly insert, the
- * silences, the incidents and the pending notifications of every primary entity, all at once; grouping in memory;
- * (2) the outbox record; (3) the latest version of each changed incident and one live-event append, at once. Only
- * then are events broadcast (a client that hears of an anomaly or an incident can read it back and resume from it),
- * then published for webhooks, and the outbox entries settled.
+ * A batch costs three rounds of store calls before anything is sent, whatever its size: (1) the silences, the
+ * incidents and the pending notifications of every primary entity, all at once; grouping in memory; (2) the outbox
+ * record; (3) the latest version of each changed incident and one live-event append, at once. Only then are events
+ * broadcast (a client that hears of an anomaly or an incident can read it back and resume from it), then published
+ * for webhooks, and the outbox entries settled: their done marks are written with those of the other batches of the
+ * next 250 ms (StreamPublisher.settleLater, OutboxSettler), and meanwhile this process leaves them out of the
+ * pending entries it reads. On ClickHouse each insert is a new part and its merges, the server's largest cost per
+ * batch, so a batch makes two inserts of its own (outbox record; incidents and live-event log at once) plus a share of
+ * one.
  *
  * `execute` resolves once the batch's events are broadcast: from there on the outbox holds every notification until
- * it is settled, so the caller (the bus consumer) can commit and take its next batch while the webhook publish and
- * the settle finish in the background (they were most of a batch's time on Kafka + ClickHouse, and the next batch of
- * the partition waited for them). The batch keeps its entities locked until then, so a later batch about the same
- * entity still starts after them (webhook messages stay in order, and it never reads a pending entry that is about to
- * be settled). If that tail fails, its notifications stay pending in the outbox and the OutboxRelay sends them
- * (the broadcast again under the same event ids, and the publish) once their grace period is over, as it does after a
- * crash. At most MAX_TAILS batches are in that state at once (then `execute` waits for one); shutdown waits for them.
+ * it is settled, so the caller (the bus consumer) can commit and take its next batch while the webhook publish
+ * finishes in the background (it was most of a batch's time on Kafka, and the next batch of the partition waited for
+ * it). The batch keeps its entities locked until then, so a later batch about the same entity still starts after it
+ * (webhook messages stay in order). If that tail fails, its notifications stay pending in the outbox and the
+ * OutboxRelay sends them (the broadcast again under the same event ids, and the publish) once their grace period is
+ * over, as it does after a crash. At most MAX_TAILS batches are in that state at once (then `execute` waits for one);
+ * shutdown waits for them.
  */
 @Injectable()
 export class ProcessAnomalies implements OnModuleDestroy {
@@ -54,7 +59,7 @@ export class ProcessAnomalies implements OnModuleDestroy {
   private readonly counted: Counter<'outcome'>;
   private readonly staged: Histogram<'stage'>;
   private readonly entityLocks = new KeyedSequencer();
-  /** Batches whose events are out and whose publish / settle still run. */
+  /** Batches whose events are out and whose webhook publish still runs. */
   private readonly tails = new Set<Promise<void>>();
 
   constructor(
@@ -68,7 +73,7 @@ export class ProcessAnomalies implements OnModuleDestroy {
     this.counted = metrics.counter({ name: 'vigil_alert_anomalies_total', help: 'Anomalies processed, by outcome', labelNames: ['outcome'] });
     this.staged = metrics.histogram({
       name: 'vigil_alert_batch_stage_seconds',
-      help: 'Time an anomaly batch spends in each stage: wait (entity lock), read, outbox, write, emit (socket broadcast; the batch is released here), then publish (webhooks) and settle (outbox done)',
+      help: 'Time an anomaly batch spends in each stage: wait (entity lock), read, outbox, write, emit (socket broadcast; the batch is released here), then publish (webhooks)',
       labelNames: ['stage'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     });
@@ -103,14 +108,14 @@ export class ProcessAnomalies implements OnModuleDestroy {
         },
         (err: unknown) => {
           if (!released) return reject(err);
-          this.log.warn({ err }, 'webhook publish or outbox settle failed after the broadcast; the outbox relay sends what is left pending');
+          this.log.warn({ err }, 'webhook publish failed after the broadcast; the outbox relay sends what is left pending');
         },
       ).finally(() => this.tails.delete(tail));
       this.tails.add(tail);
     });
   }
 
-  /** Let the batches whose events are out finish their publish and settle. */
+  /** Let the batches whose events are out finish their webhook publish. */
   async onModuleDestroy(): Promise<void> {
     while (this.tails.size) await Promise.allSettled([...this.tails]);
   }
@@ -123,8 +128,8 @@ export class ProcessAnomalies implements OnModuleDestroy {
     release: (out: ProcessedBatch) => void,
   ): Promise<ProcessedBatch> {
     const keys = [...entities.values()].map(({ tenant, primary }) => outboxKey(tenant, primary.type, primary.value));
-    const [, silences, byEntity, pendingEntries] = await Promise.all([
-      this.store.anomalies.insert(anomalies),
+    // The anomalies themselves are in the store already: the detector stores each one before publishing it.
+    const [silences, byEntity, pendingEntries] = await Promise.all([
       this.silencesFor(anomalies),
       this.candidatesFor(entities),
       this.store.outbox.pending({ keys }),
@@ -184,8 +189,7 @@ export class ProcessAnomalies implements OnModuleDestroy {
     try {
       await this.publisher.published(stream);
       timer.lap('publish');
-      await this.publisher.settled(stream, cancelled);
-      timer.lap('settle');
+      this.publisher.settleLater(stream, cancelled);
     } finally {
       for (const [stage, ms] of timer.laps) this.staged.observe({ stage }, ms / 1000);
       if (silenced || events.length || durable.length) {
