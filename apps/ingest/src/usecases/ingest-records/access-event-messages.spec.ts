@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   ACCESS_EVENT_ENVELOPE_MAX_CHARS,
+  AccessEventEnvelopeBuilder,
   ACCESS_EVENT_ENVELOPE_MIN_EVENTS,
   accessEventKey,
   decodeAccessEventMessage,
@@ -99,5 +100,28 @@ describe(accessEventMessages.name, () => {
     const bigMessages = accessEventMessages(big, 6);
     expect(bigMessages.length).toBeGreaterThan(1);
     expect(bigMessages.map((m) => decodeAccessEventMessage(m.value).events.map((e) => e.id)).flat()).toEqual(big.map((e) => e.id));
+  });
+
+  it('fills envelopes of events of varied sizes about as well as packing them one by one would, each within the limit', () => {
+    // 3,000 events of one IP, their paths 1 to 3,000 characters long in a shuffled order
+    const es = Array.from({ length: 3000 }, (_, i) => anAccessEvent({ clientIp: '203.0.113.1', path: `/${'p'.repeat((i * 7919) % 3000)}` }));
+    const messages = accessEventMessages(es, 6);
+    expect(messages.map((m) => decodeAccessEventMessage(m.value).events.map((e) => e.id)).flat()).toEqual(es.map((e) => e.id));
+    for (const m of messages) {
+      expect(m.value.length).toBeLessThanOrEqual(ACCESS_EVENT_ENVELOPE_MAX_CHARS);
+      expect(JSON.parse(m.value)).toEqual({ v: 1, kind: 'access-events', events: expect.any(Array) });
+    }
+    // what adding the events one at a time (AccessEventEnvelopeBuilder) needs
+    const builder = new AccessEventEnvelopeBuilder();
+    let greedy = 0;
+    for (const e of es) {
+      if (!builder.add(JSON.stringify(e))) {
+        greedy++;
+        builder.take();
+        builder.add(JSON.stringify(e));
+      }
+    }
+    greedy++;
+    expect(messages.length).toBeLessThanOrEqual(Math.ceil(greedy * 1.1));
   });
 });
