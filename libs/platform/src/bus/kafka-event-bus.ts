@@ -13,6 +13,7 @@ import type {
 } from '../ports/event-bus.js';
 import type { BusLogger } from './in-process-event-bus.js';
 import { lagBetween, type ConsumerLagSample, type ConsumerLagSource } from './consumer-lag.js';
+import './kafkajs-encoding.js';
 import { partitionForKey } from './partitioner.js';
 import { abortableDelay, redeliveryDelay } from './retry-delay.js';
 
