@@ -325,7 +325,8 @@ async function main(): Promise<void> {
 
   let renaming: RenamingBus | undefined;
   let peakRss = 0;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  // memoryUsage.rss() alone: memoryUsage() also walks the V8 heap spaces (258 ms of main-thread time in a 300k-event profile)
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
   const pipeline = await startIngestPipeline(
     {
       VIGIL_MODE: 'distributed',
