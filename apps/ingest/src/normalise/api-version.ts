@@ -3,6 +3,9 @@ import { isDateSegment, isVersionSegment } from './route-template.js';
 /** How many leading path segments may hold the version (`/api/v1/…`, `/svc/api/v2/…`). */
 const MAX_VERSION_DEPTH = 3;
 
+/** 'v0'…'v9', the usual versions, without a new string per event. */
+const SHORT_VERSIONS: readonly string[] = Array.from({ length: 10 }, (_, i) => 'v' + i);
+
 /**
  * The API version named in a path: `/v1/…` → 'v1', `/api/v2beta/…` → 'v2beta', `/2024-01-01/…` → '2024-01-01'.
  * Only the first few segments are considered, so an id that happens to look like `v2` deep in a path is ignored.
@@ -12,7 +15,7 @@ export function versionFromPath(path: string): string {
   for (let depth = 0; depth < MAX_VERSION_DEPTH && start < path.length; depth++) {
     let end = path.indexOf('/', start);
     if (end === -1) end = path.length;
-    if (isVersionSegment(path, start, end)) return path.slice(start, end).toLowerCase();
+    if (isVersionSegment(path, start, end)) return end - start === 2 ? SHORT_VERSIONS[path.charCodeAt(start + 1) - 48]! : path.slice(start, end).toLowerCase();
     if (isDateSegment(path, start, end)) return path.slice(start, end);
     start = end + 1;
   }

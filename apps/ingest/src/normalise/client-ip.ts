@@ -174,14 +174,35 @@ function hop(raw: string, trusted: TrustedProxies): string | null {
 }
 
 export function resolveClientIp(xff: string, peer: string, trusted: TrustedProxies): ClientIpResult {
+  const ip = clientIpOf(xff, peer, trusted);
+  return ip !== null ? { ok: true, ip } : { ok: false, bad: badHop };
+}
+
+/** Set by clientIpOf() when it returns null. */
+let badHop = '';
+
+/** After clientIpOf() returned null: the hop that is not an address ('' when there was no address at all). */
+export function lastBadHop(): string {
+  return badHop;
+}
+
+/** resolveClientIp without the result object: the client address, or null (the offending hop in lastBadHop()). */
+export function clientIpOf(xff: string, peer: string, trusted: TrustedProxies): string | null {
   let last = '';
   if (peer !== '') {
     const ip = hop(peer, trusted);
-    if (ip === null) return { ok: false, bad: peer };
-    if (!hopTrusted || xff === '' || xff === '-') return { ok: true, ip };
+    if (ip === null) {
+      badHop = peer;
+      return null;
+    }
+    if (!hopTrusted || xff === '' || xff === '-') return ip;
     last = ip;
   }
-  if (xff === '' || xff === '-') return last === '' ? { ok: false, bad: '' } : { ok: true, ip: last };
+  if (xff === '' || xff === '-') {
+    if (last !== '') return last;
+    badHop = '';
+    return null;
+  }
   let end = xff.length;
   while (end > 0) {
     const comma = xff.lastIndexOf(',', end - 1);
@@ -189,10 +210,15 @@ export function resolveClientIp(xff: string, peer: string, trusted: TrustedProxi
     end = comma;
     if (entry.trim() === '') continue;
     const ip = hop(entry, trusted);
-    if (ip === null) return { ok: false, bad: entry.trim() };
-    if (!hopTrusted) return { ok: true, ip };
+    if (ip === null) {
+      badHop = entry.trim();
+      return null;
+    }
+    if (!hopTrusted) return ip;
     last = ip;
     if (comma < 0) break;
   }
-  return last === '' ? { ok: false, bad: xff } : { ok: true, ip: last };
+  if (last !== '') return last;
+  badHop = xff;
+  return null;
 }

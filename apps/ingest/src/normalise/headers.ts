@@ -106,6 +106,21 @@ export function applyLowerCaseHeaders(d: Draft, h: unknown): void {
   applySlots(d);
 }
 
+/** Per prefix, the slot (or -1) of each prefixed key seen (`request_User-Agent`): gateways repeat the same few keys. */
+const PREFIXED_SLOTS = new Map<string, Map<string, number>>();
+const PREFIXED_LIMIT = 4096;
+
+function prefixedSlot(slotsOf: Map<string, number>, key: string, prefixLength: number): number {
+  let i = slotsOf.get(key);
+  if (i === undefined) {
+    i = SLOT_OF.get(key.slice(prefixLength).toLowerCase()) ?? -1;
+    if (key.length > 64) return i; // no header read is that long; keeps the cache small whatever records carry
+    if (slotsOf.size >= PREFIXED_LIMIT) slotsOf.clear();
+    slotsOf.set(key, i);
+  }
+  return i;
+}
+
 /**
  * applyHeaders over headers kept as prefixed keys of the record itself in any case (Traefik's
  * `request_User-Agent`): names are lower-cased, and when two keys lower-case alike the later one wins.
@@ -115,14 +130,20 @@ export function applyPrefixedHeaders(d: Draft, r: Record<string, unknown>, prefi
   let found = false;
   const p = prefix.length;
   const last = prefix.charCodeAt(p - 1);
+  let slotsOf = PREFIXED_SLOTS.get(prefix);
+  if (slotsOf === undefined) {
+    if (PREFIXED_SLOTS.size >= 16) PREFIXED_SLOTS.clear();
+    slotsOf = new Map();
+    PREFIXED_SLOTS.set(prefix, slotsOf);
+  }
   for (const k in r) {
     if (k.length > p && k.charCodeAt(p - 1) === last && k.startsWith(prefix)) {
       if (!found) {
         clearSlots();
         found = true;
       }
-      const i = SLOT_OF.get(k.slice(p).toLowerCase());
-      if (i !== undefined) slots[i] = headerText(r[k]);
+      const i = prefixedSlot(slotsOf, k, p);
+      if (i !== -1) slots[i] = headerText(r[k]);
     }
   }
   if (found) applySlots(d);

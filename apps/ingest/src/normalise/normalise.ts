@@ -1,7 +1,7 @@
 import { AccessEvent, validate, type LogFormat } from '@vigil/contracts';
 import { resolveApiVersion } from './api-version.js';
 import { checkAccessEvent } from './check-event.js';
-import { resolveClientIp, type TrustedProxies } from './client-ip.js';
+import { clientIpOf, lastBadHop, type TrustedProxies } from './client-ip.js';
 import { hasControlChars } from './control-chars.js';
 import type { Draft } from './draft.js';
 import { contentEventId, requestEventId } from './event-id.js';
@@ -97,9 +97,10 @@ export function normaliseDraft(d: Draft, format: LogFormat, raw: string, o: Norm
   }
 
   // Client
-  const client = resolveClientIp(d.xff, d.peer, o.trustedProxies);
-  if (!client.ok) {
-    return fail(reject('invalid_ip', client.bad === '' ? 'the record has no client address' : `not an IP address: ${show(client.bad)}`));
+  const clientIp = clientIpOf(d.xff, d.peer, o.trustedProxies);
+  if (clientIp === null) {
+    const bad = lastBadHop();
+    return fail(reject('invalid_ip', bad === '' ? 'the record has no client address' : `not an IP address: ${show(bad)}`));
   }
 
   // Query, credential, identity
@@ -121,7 +122,7 @@ export function normaliseDraft(d: Draft, format: LogFormat, raw: string, o: Norm
     tenant: o.tenant,
     ts: d.ts,
     format,
-    clientIp: client.ip,
+    clientIp,
     method: d.method,
     path,
     query: cap(q.query, MAX_PATH),

@@ -49,11 +49,14 @@ export interface QueryScan {
   apiVersion: string;
 }
 
-/** One pass over `a=1&b=2`: redact secrets, pick out a credential and an api-version. */
+/**
+ * One pass over `a=1&b=2`: redact secrets, pick out a credential and an api-version. The output string is only
+ * built from the first redacted parameter on (most queries carry no secret and are returned as they came).
+ */
 export function scanQuery(query: string): QueryScan {
   if (query === '' || query.indexOf('=') === -1) return { query, credential: '', apiVersion: '' };
-  let out = '';
-  let changed = false;
+  /** The redacted query up to `start` once a secret was seen; null while nothing has changed. */
+  let out: string | null = null;
   let credential = '';
   let apiVersion = '';
   let start = 0;
@@ -68,8 +71,8 @@ export function scanQuery(query: string): QueryScan {
         const value = query.slice(eq + 1, end);
         if (credential === '' && value !== '' && CREDENTIAL_PARAMS.has(name)) credential = decode(value);
         if (value !== REDACTED) {
-          out += (start > 0 ? '&' : '') + query.slice(start, eq + 1) + REDACTED;
-          changed = true;
+          // Everything before this parameter (with its '&') is unchanged so far.
+          out = (out === null ? query.slice(0, start) : out + '&') + query.slice(start, eq + 1) + REDACTED;
           start = end + 1;
           continue;
         }
@@ -77,8 +80,8 @@ export function scanQuery(query: string): QueryScan {
         apiVersion = decode(query.slice(eq + 1, end));
       }
     }
-    out += (start > 0 ? '&' : '') + query.slice(start, end);
+    if (out !== null) out += '&' + query.slice(start, end);
     start = end + 1;
   }
-  return { query: changed ? out : query, credential, apiVersion };
+  return { query: out ?? query, credential, apiVersion };
 }

@@ -99,26 +99,22 @@ export function classifySegment(s: string, start: number, end: number): string |
   return null;
 }
 
-/** Template a path (no query string). */
+/** Template a path (no query string). The output is only built from the first collapsed segment on. */
 export function templatePath(path: string): string {
-  let out = '';
+  /** The template up to `start` once a segment was collapsed; null while the path is unchanged. */
+  let out: string | null = null;
   let start = 0;
   const n = path.length;
-  let changed = false;
   for (let i = 0; i <= n; i++) {
     if (i === n || path.charCodeAt(i) === 47) {
       const placeholder = classifySegment(path, start, i);
-      if (placeholder !== null) {
-        out += placeholder;
-        changed = true;
-      } else {
-        out += path.slice(start, i);
-      }
-      if (i < n) out += '/';
+      if (placeholder !== null) out = (out === null ? path.slice(0, start) : out) + placeholder;
+      else if (out !== null) out += path.slice(start, i);
+      if (i < n && out !== null) out += '/';
       start = i + 1;
     }
   }
-  const result = changed ? out : path;
+  const result = out ?? path;
   return result.length > MAX_ROUTE ? result.slice(0, MAX_ROUTE) : result;
 }
 

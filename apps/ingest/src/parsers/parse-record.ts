@@ -68,6 +68,33 @@ function byteLength(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }
 
+/** The normalise options of the last context seen: a batch parses every record with one context. */
+let lastOptions: NormaliseOptions | null = null;
+let lastProxies: ParseContext['trustedProxies'] | null = null;
+
+/** NormaliseOptions for a context, reused while the context's fields are the same (compared field by field). */
+function optionsFor(ctx: ParseContext): NormaliseOptions {
+  const o = lastOptions;
+  if (
+    o !== null && lastProxies === ctx.trustedProxies && o.tenant === ctx.tenant && o.now === ctx.now && o.hashKey === ctx.hashKey &&
+    o.maxFutureMs === ctx.maxFutureMs && o.maxAgeMs === ctx.maxAgeMs && o.routeSource === ctx.routeSource && o.zodCheck === ctx.zodCheck
+  ) {
+    return o;
+  }
+  lastProxies = ctx.trustedProxies;
+  lastOptions = {
+    tenant: ctx.tenant,
+    now: ctx.now,
+    trustedProxies: compileTrustedProxies(ctx.trustedProxies),
+    hashKey: ctx.hashKey,
+    maxFutureMs: ctx.maxFutureMs,
+    maxAgeMs: ctx.maxAgeMs,
+    routeSource: ctx.routeSource,
+    zodCheck: ctx.zodCheck,
+  };
+  return lastOptions;
+}
+
 /**
  * Parse and normalise one raw gateway record (a line of text or a JSON object) into an AccessEvent, or a
  * typed rejection that keeps the original record for the dead-letter. Pure: no I/O, no clock reads.
@@ -138,16 +165,6 @@ export function parseRecord(input: string | object, ctx: ParseContext): ParseRes
   }
   if (isRejection(draft)) return { ok: false, reason: draft.reason, message: draft.message, raw, format };
 
-  const options: NormaliseOptions = {
-    tenant: ctx.tenant,
-    now: ctx.now,
-    trustedProxies: compileTrustedProxies(ctx.trustedProxies),
-    hashKey: ctx.hashKey,
-    maxFutureMs: ctx.maxFutureMs,
-    maxAgeMs: ctx.maxAgeMs,
-    routeSource: ctx.routeSource,
-    zodCheck: ctx.zodCheck,
-  };
-  const r = normaliseDraft(draft, format, text, options);
+  const r = normaliseDraft(draft, format, text, optionsFor(ctx));
   return r.ok ? r : { ok: false, reason: r.reason, message: r.message, raw, format };
 }
