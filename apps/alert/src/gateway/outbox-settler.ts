@@ -10,7 +10,7 @@ export interface OutboxSettlerOptions {
 }
 
 export const OUTBOX_SETTLER_OPTIONS = Symbol('OUTBOX_SETTLER_OPTIONS');
-export const DEFAULT_OUTBOX_SETTLER_OPTIONS: OutboxSettlerOptions = { lingerMs: 250, maxHeld: 20_000 };
+export const DEFAULT_OUTBOX_SETTLER_OPTIONS: OutboxSettlerOptions = { lingerMs: 1_000, maxHeld: 20_000 };
 
 /**
  * Outbox done marks, written together: one `markDone` per `lingerMs` for all the batches that finished meanwhile,

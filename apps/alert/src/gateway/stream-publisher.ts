@@ -17,6 +17,11 @@ import { EventIdGenerator } from './event-id.js';
 import { OUTBOX_SETTLER_OPTIONS, OutboxSettler, type OutboxSettlerOptions } from './outbox-settler.js';
 import { incidentTarget, roomsFor, type StreamTarget } from './rooms.js';
 
+/** Another instance's outbox entry younger than this is its work in progress (see `pendingFrom`). */
+export const FOREIGN_GRACE_MS = 10_000;
+/** Unsettled entries of this process remembered at most (the oldest are forgotten first, and then count as foreign). */
+const MAX_MINE = 50_000;
+
 export type StreamPayload = IncidentStreamEvent | AnomalyStreamEvent;
 
 /** Where live events go once logged: the socket gateway (absent in a process without one, e.g. a test). */
@@ -103,6 +108,8 @@ export class StreamPublisher implements BeforeApplicationShutdown {
   private broadcaster: StreamBroadcaster | null = null;
   private readonly log: Logger;
   private readonly settler: OutboxSettler;
+  /** Outbox entries this process recorded and has not settled (a batch that failed after recording them). */
+  private readonly mine = new Set<string>();
 
   constructor(
     @Inject(STORE) private readonly store: Store,
@@ -147,14 +154,20 @@ export class StreamPublisher implements BeforeApplicationShutdown {
   }
 
   /**
-   * Notifications read back from the outbox (malformed entries are logged and left out, and so are the ones this
-   * process has sent and holds the done mark of: `settleLater`).
+   * Notifications read back from the outbox. Left out: malformed entries (logged), the ones this process has sent
+   * and holds the done mark of (`settleLater`), and another instance's work in progress: an entry this process did
+   * not record, younger than FOREIGN_GRACE_MS. A token's incident takes token and token×IP anomalies, which are keyed
+   * apart and may be handled by two instances; the one that reads the other's fresh entries must not send them too.
+   * A redelivery after a crash comes after the consumer group's session timeout (30 s), so the entries it must pick
+   * up are older than that; an entry left behind for good is the relay's after its grace period either way.
    */
   pendingFrom(entries: readonly OutboxEntry[]): { notifications: PendingNotification[]; malformed: OutboxEntry[] } {
     const notifications: PendingNotification[] = [];
     const malformed: OutboxEntry[] = [];
+    const foreignBefore = this.clock.now() - FOREIGN_GRACE_MS;
     for (const entry of entries) {
       if (this.settler.holds(entry.id)) continue;
+      if (entry.createdAt > foreignBefore && !this.mine.has(entry.id)) continue;
       let json: unknown;
       try {
         json = JSON.parse(entry.payload);
@@ -197,13 +210,18 @@ export class StreamPublisher implements BeforeApplicationShutdown {
    */
   async recorded(prepared: PreparedStream): Promise<void> {
     const entries = [...prepared.anomalies, ...prepared.incidents].map((o) => o.outbox);
-    if (entries.length) await this.store.outbox.add(entries);
+    if (!entries.length) return;
+    await this.store.outbox.add(entries);
+    for (const e of entries) this.mine.add(e.id);
+    if (this.mine.size > MAX_MINE) for (const id of [...this.mine].slice(0, this.mine.size - MAX_MINE)) this.mine.delete(id);
   }
 
   /** Settle outbox entries once sent (or once known never to be sent). */
   async settled(prepared: PreparedStream, also: readonly OutboxEntry[] = []): Promise<void> {
     const entries = [...prepared.anomalies, ...prepared.incidents].map((o) => o.outbox).concat(also);
-    if (entries.length) await this.store.outbox.markDone(entries, this.clock.now());
+    if (!entries.length) return;
+    await this.store.outbox.markDone(entries, this.clock.now());
+    for (const e of entries) this.mine.delete(e.id);
   }
 
   /**
@@ -211,7 +229,9 @@ export class StreamPublisher implements BeforeApplicationShutdown {
    * until then this process leaves them out of what it reads back as pending. Never fails.
    */
   settleLater(prepared: PreparedStream, also: readonly OutboxEntry[] = []): void {
-    this.settler.settle([...prepared.anomalies, ...prepared.incidents].map((o) => o.outbox).concat(also));
+    const entries = [...prepared.anomalies, ...prepared.incidents].map((o) => o.outbox).concat(also);
+    this.settler.settle(entries);
+    for (const e of entries) this.mine.delete(e.id);
   }
 
   /** Write the done marks `settleLater` holds now (tests; shutdown does it on its own). */

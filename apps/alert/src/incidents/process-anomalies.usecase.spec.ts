@@ -186,6 +186,31 @@ describe(ProcessAnomalies.name, () => {
       expect(await store.outbox.pending({})).toEqual([]);
     });
 
+    it("does not send another instance's fresh notifications of the same incident, which that instance is sending", async () => {
+      const clock = new ManualClock(T0 + 2 * MIN);
+      const store = new SqliteStore({ path: ':memory:', clock });
+      await store.migrate();
+      const logger = pino({ level: 'silent' });
+      const instance = () => {
+        const heard: string[] = [];
+        const publisher = new StreamPublisher(store, new InProcessEventBus(), clock, logger);
+        publisher.attach({ broadcast: (_type, payload: StreamPayload) => void heard.push(payload.eventId) });
+        return { heard, publisher, process: new ProcessAnomalies(store, DEFAULT_INCIDENT_POLICY, publisher, logger, new MetricsService('alert-spec')) };
+      };
+      const a = instance();
+      const b = instance();
+      const [first, second] = burst('198.51.100.6', 2) as [Anomaly, Anomaly];
+      await a.process.execute([first]);
+      await a.process.onModuleDestroy();
+      // a sent its two events and holds their done marks; b's batch about the same incident reads them as pending.
+      expect(await store.outbox.pending({})).toHaveLength(2);
+      await b.process.execute([second]);
+      await b.process.onModuleDestroy();
+      expect(a.heard).toHaveLength(2);
+      expect(b.heard).toHaveLength(1);
+      expect(b.heard.filter((id) => a.heard.includes(id))).toEqual([]);
+    });
+
     it('leaves the notifications of a batch whose publish failed after its release pending, for the outbox relay', async () => {
       let gated!: ReturnType<typeof gatedIncidentsBus>;
       const { store, process, heard, settled } = await setup((b) => (gated = gatedIncidentsBus(b)).bus);

@@ -39,7 +39,7 @@ const MAX_TAILS = 64;
  * record; (3) the latest version of each changed incident and one live-event append, at once. Only then are events
  * broadcast (a client that hears of an anomaly or an incident can read it back and resume from it), then published
  * for webhooks, and the outbox entries settled: their done marks are written with those of the other batches of the
- * next 250 ms (StreamPublisher.settleLater, OutboxSettler), and meanwhile this process leaves them out of the
+ * next second (StreamPublisher.settleLater, OutboxSettler), and meanwhile this process leaves them out of the
  * pending entries it reads. On ClickHouse each insert is a new part and its merges, the server's largest cost per
  * batch, so a batch makes two inserts of its own (outbox record; incidents and live-event log at once) plus a share of
  * one.
