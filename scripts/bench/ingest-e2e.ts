@@ -31,10 +31,11 @@
  * record before it starts the clock and sends them as Buffers from a plain kafkajs producer, --produce-chunk records
  * per send and up to --produce-inflight sends at once. Smaller sends cost it less (kafkajs's grouping is quadratic in
  * a send's messages per partition) but the consumer then fetches, and ClickHouse inserts, smaller batches, which
- * costs ClickHouse more per row: 8000 / 1 keeps the batches of earlier rounds (4,000 records) for comparison.
+ * costs ClickHouse more per row: 8000 / 1 keeps the batches of earlier rounds (4,000 records) for comparison. The
+ * local Kafka mock's CPU is printed as well (the whole process: other engineers' runs against it count too).
  */
 import { execFileSync, fork } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
@@ -183,6 +184,38 @@ function clickhousePid(url: string): number | null {
   return null;
 }
 
+/**
+ * The pid of the local Kafka mock (deploy/local's kafka-mock binary) listening on the first broker's port, or null (a
+ * real or remote broker). Found by the listening socket's inode (/proc/net/tcp) among the kafka-mock processes' fds.
+ */
+function kafkaMockPid(brokers: string): number | null {
+  const port = Number(brokers.split(',')[0]?.split(':').pop());
+  if (!port) return null;
+  try {
+    const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+    const inodes = new Set(
+      ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((f) => {
+        try {
+          return readFileSync(f, 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+        } catch {
+          return [];
+        }
+      }).filter((c) => c[1]?.endsWith(hexPort) && c[3] === '0A').map((c) => `socket:[${c[9]}]`),
+    );
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.endsWith('/kafka-mock')) continue;
+        for (const fd of readdirSync(`/proc/${pid}/fd`)) if (inodes.has(readlinkSync(`/proc/${pid}/fd/${fd}`))) return Number(pid);
+      } catch {
+        // gone, or not ours to read
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return null;
+}
+
 interface ProduceCommand {
   kind: 'produce';
   kafka: string;
@@ -286,6 +319,8 @@ async function main(): Promise<void> {
   let persistMs = 0;
   let cpuAtFirstBatch: NodeJS.CpuUsage | null = null;
   let chCpuAtFirstBatch = NaN;
+  let brokerCpuAtFirstBatch = NaN;
+  const brokerPid = kafkaMockPid(kafka);
   const chPid = privateCh ? privateCh.pid() : clickhousePid(clickhouse);
   let producerChild: ReturnType<typeof fork> | null = null;
   class TimedIngest extends IngestRecords {
@@ -309,6 +344,7 @@ async function main(): Promise<void> {
         firstBatchAt = t0;
         cpuAtFirstBatch = process.cpuUsage();
         chCpuAtFirstBatch = chPid === null ? NaN : cpuSecondsOf(chPid);
+        brokerCpuAtFirstBatch = brokerPid === null ? NaN : cpuSecondsOf(brokerPid);
       }
       const batch = await super.execute(records, options);
       lastStoredAt = wallNow();
@@ -379,6 +415,7 @@ async function main(): Promise<void> {
     }
     const cpu = process.cpuUsage(cpuAtFirstBatch ?? undefined);
     const chCpu = chPid === null ? NaN : cpuSecondsOf(chPid) - chCpuAtFirstBatch;
+    const brokerCpu = brokerPid === null ? NaN : cpuSecondsOf(brokerPid) - brokerCpuAtFirstBatch;
     await until(() => produced !== null, 10_000);
     const p = produced as Extract<FromProducer, { kind: 'produced' }> | null;
     const seconds = (lastStoredAt - t0) / 1000;
@@ -404,6 +441,7 @@ async function main(): Promise<void> {
         `  of it parse    ${(parseCpuUs / 1e6).toFixed(2)} s (${perEvent(parseCpuUs / 1e6)}; the rest, consume + store + publish: ${perEvent(ingestCpuS - parseCpuUs / 1e6)})`,
         `CPU producer     ${p ? `${(p.cpuUs / 1e6).toFixed(2)} s (${perEvent(p.cpuUs / 1e6)}; the bench's load generator, a child process: not ingest's, but on the same cores)` : 'no report'}`,
         `CPU ClickHouse   ${Number.isFinite(chCpu) ? `${chCpu.toFixed(2)} s (${perEvent(chCpu)}; ${privateCh ? 'a server of this run alone' : 'whole server, other users included'})` : 'n/a (server not local)'}`,
+        `CPU broker       ${Number.isFinite(brokerCpu) ? `${brokerCpu.toFixed(2)} s (${perEvent(brokerCpu)}; the local Kafka mock, whole process: other users of it count too)` : 'n/a (not the local Kafka mock)'}`,
         `machine          load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`,
         `peak RSS         ${(rss / 1024 / 1024).toFixed(0)} MiB`,
       ].join('\n'),
