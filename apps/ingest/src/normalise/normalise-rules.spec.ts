@@ -223,6 +223,21 @@ describe('token identity', () => {
   });
 
   it.each([
+    ['ascii key', 'bench-hash-key-0123456789abcdef'],
+    ['key of exactly 64 bytes', 'k'.repeat(64)],
+    ['key longer than the block (createHmac path)', 'k'.repeat(65)],
+    ['non-ASCII key (createHmac path)', 'clé-0123456789'],
+    ['empty key', ''],
+  ])('equals HMAC-SHA256 from createHmac for every credential (%s)', (_what, key) => {
+    const credentials = ['sk_live_secret', '', 'é€😀 unicode', 'x'.repeat(200), 'tab\tand\u0000nul'];
+    for (let i = 0; i < 200; i++) credentials.push(`sk_${i}_${(i * 7919).toString(36)}${i % 5 === 0 ? 'ü' : ''}`);
+    for (const c of credentials) {
+      const expected = 'kh_' + createHmac('sha256', Buffer.from(key, 'utf8')).update(c).digest('hex').slice(0, 16);
+      expect(keyedHash(key, c)).toBe(expected);
+    }
+  });
+
+  it.each([
     ['Bearer abc.def', 'abc.def'],
     ['bearer   abc', 'abc'],
     ['Token t1', 't1'],

@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 
 /**
@@ -8,20 +9,60 @@ import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
  */
 
 const CACHE_LIMIT = 10_000;
+
+// One-shot crypto.hash (Node >= 20.12); without it every id goes through createHmac.
+const oneShot = (crypto as { hash?: (alg: string, data: string | Buffer, enc: string) => string }).hash;
+
+/**
+ * HMAC-SHA256 as two one-shot digests, H((K ^ opad) || H((K ^ ipad) || m)) (RFC 2104): createHmac builds a Hmac
+ * object per call, about 1.7 µs against 1.1 µs here. Only for a key of ASCII bytes no longer than the 64-byte block,
+ * where K ^ ipad is ASCII text (so its UTF-8 encoding is those bytes); other keys use createHmac.
+ */
+interface TwoDigest {
+  /** K ^ ipad as text (64 ASCII characters). */
+  ipad: string;
+  /** K ^ opad in bytes 0–63, the inner digest written into 64–95 per call. */
+  outer: Buffer;
+}
+
+function twoDigest(hashKey: string): TwoDigest | null {
+  if (oneShot === undefined) return null;
+  const key = Buffer.from(hashKey, 'utf8');
+  if (key.length > 64 || key.some((b) => b > 0x7f)) return null;
+  const block = Buffer.alloc(64);
+  key.copy(block);
+  let ipad = '';
+  const outer = Buffer.alloc(96);
+  for (let i = 0; i < 64; i++) {
+    ipad += String.fromCharCode(block[i]! ^ 0x36);
+    outer[i] = block[i]! ^ 0x5c;
+  }
+  return { ipad, outer };
+}
+
 /** Per hash key: the key as a KeyObject (createHmac with a string key re-imports it on every call) and the ids. */
-const caches = new Map<string, { key: KeyObject; ids: Map<string, string> }>();
+const caches = new Map<string, { key: KeyObject; fast: TwoDigest | null; ids: Map<string, string> }>();
 
 export function keyedHash(hashKey: string, credential: string): string {
   let entry = caches.get(hashKey);
   if (!entry) {
     if (caches.size > 8) caches.clear();
-    entry = { key: createSecretKey(Buffer.from(hashKey, 'utf8')), ids: new Map() };
+    entry = { key: createSecretKey(Buffer.from(hashKey, 'utf8')), fast: twoDigest(hashKey), ids: new Map() };
     caches.set(hashKey, entry);
   }
   const cache = entry.ids;
   const hit = cache.get(credential);
   if (hit !== undefined) return hit;
-  const id = 'kh_' + createHmac('sha256', entry.key).update(credential).digest('hex').slice(0, 16);
+  const fast = entry.fast;
+  let hex: string;
+  if (fast !== null) {
+    // 'latin1' gives the inner digest's 32 bytes one character each, written back as bytes after K ^ opad.
+    fast.outer.write(oneShot!('sha256', fast.ipad + credential, 'latin1'), 64, 32, 'latin1');
+    hex = oneShot!('sha256', fast.outer, 'hex');
+  } else {
+    hex = createHmac('sha256', entry.key).update(credential).digest('hex');
+  }
+  const id = 'kh_' + hex.slice(0, 16);
   if (cache.size >= CACHE_LIMIT) cache.clear();
   cache.set(credential, id);
   return id;
