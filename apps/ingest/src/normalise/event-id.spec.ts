@@ -17,6 +17,16 @@ describe(requestEventId.name, () => {
     expect(requestEventId('acme', 'kong', 'req-1', e)).toBe(reference('acme', 'kong', 'req-1', e));
   });
 
+  it('gives the documented id for times spread over every digit position', () => {
+    let seed = 12345;
+    for (let i = 0; i < 2000; i++) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      const ts = 1_000_000_000 + Math.floor((seed / 2147483648) * 10 ** (9 + (i % 7)));
+      const e = { ts, clientIp: '203.0.113.7', method: 'GET', path: '/v1/orders/8812', status: 200 };
+      expect(requestEventId('acme', 'kong', 'req-1', e)).toBe(reference('acme', 'kong', 'req-1', e));
+    }
+  });
+
   it('differs when any identifying field differs', () => {
     const e = { ts: 1_715_680_800_000, clientIp: '203.0.113.7', method: 'GET', path: '/v1/orders/8812', status: 200 };
     const id = requestEventId('acme', 'kong', 'req-1', e);
