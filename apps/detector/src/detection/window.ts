@@ -270,90 +270,162 @@ const POW2_NEG: Float64Array = Float64Array.from({ length: HLL_MAX_RANK + 1 }, (
 
 // ---- top contributors ---------------------------------------------------------------------------
 
+/** Highest count a top-contributor slot holds (counts saturate there). */
+const TOP_COUNT_MAX = 0xffffffff;
+
 /**
- * Space-saving top-k over two small parallel arrays: exact while fewer than k keys, then counts are upper bounds.
- * Mergeable (approximately). A lookup checks the slot of the last hit first, then scans (V8 compares strings of
- * different lengths or first characters at once: a scan of 20 keys costs less than hashing the key).
+ * Space-saving top-k counters for several fields in one object: exact while a field has fewer than k keys, then its
+ * counts are upper bounds. Mergeable (approximately). Laid out for few cache lines per add, since most windows are
+ * small (an IP's minute holds a few events) and there are thousands of them: one Uint32Array holds every field's
+ * length and last-hit slot, then rows of (hash32, count) for all fields, slot by slot, so the first keys of every
+ * field share a cache line or two; one array holds the keys in the same order. A lookup scans the field's hashes
+ * (one integer compare per slot, where string keys of one length and first character compared character by
+ * character), the slot of the last hit first; a hash match is confirmed on the string, so counts stay exact per key.
+ * Callers pass hashes they computed once per event, and merges reuse the other set's hashes.
  */
-export class TopCounter {
-  private readonly keys: string[] = [];
-  private readonly cnt: number[] = [];
-  /** Keys in use (the arrays are reused when a pooled window is cleared). */
-  private len = 0;
-  /** Slot of the last key added. */
-  private last = 0;
+export class TopSet {
+  private readonly keys: string[];
+  /** [lengths × F, last-hit slots × F, then slot i, field f: hash at 2F + 2(iF + f), count after it]. */
+  private readonly num: Uint32Array;
 
-  constructor(private readonly k = TOP_K) {}
-
-  clear(): void {
-    this.len = 0;
-    this.last = 0;
+  constructor(
+    readonly fields: number,
+    private readonly k = TOP_K,
+  ) {
+    this.keys = new Array<string>(fields * k).fill('');
+    this.num = new Uint32Array(2 * fields + 2 * fields * k);
   }
 
-  add(key: string, n = 1): void {
+  clear(): void {
+    this.num.fill(0, 0, 2 * this.fields);
+  }
+
+  /** Keys counted in field f. */
+  size(f: number): number {
+    return this.num[f] as number;
+  }
+
+  add(f: number, key: string, n = 1): void {
+    this.addHashed(f, hash32(key), key, n);
+  }
+
+  /** add() with the key's hash32 already computed. */
+  addHashed(f: number, h: number, key: string, n = 1): void {
+    const num = this.num;
     const keys = this.keys;
-    const cnt = this.cnt;
-    const len = this.len;
-    const last = this.last;
-    if (last < len && keys[last] === key) {
-      cnt[last] = (cnt[last] as number) + n;
+    const F = this.fields;
+    const len = num[f] as number;
+    const last = num[F + f] as number;
+    // slot i of field f: hash at num[at0 + 2F·i], count after it; key at keys[f + F·i]
+    const at0 = 2 * F + 2 * f;
+    const step = 2 * F;
+    let x = at0 + step * last;
+    if (last < len && num[x] === h && keys[f + F * last] === key) {
+      const v = (num[x + 1] as number) + n;
+      num[x + 1] = v > TOP_COUNT_MAX ? TOP_COUNT_MAX : v;
       return;
     }
-    for (let i = 0; i < len; i++) {
-      if (keys[i] === key) {
-        cnt[i] = (cnt[i] as number) + n;
-        this.last = i;
+    x = at0;
+    for (let i = 0; i < len; i++, x += step) {
+      if (num[x] === h && keys[f + F * i] === key) {
+        const v = (num[x + 1] as number) + n;
+        num[x + 1] = v > TOP_COUNT_MAX ? TOP_COUNT_MAX : v;
+        num[F + f] = i;
         return;
       }
     }
-    if (len < this.k) {
-      keys[len] = key;
-      cnt[len] = n;
-      this.len = len + 1;
-      this.last = len;
-      return;
-    }
-    let at = 0;
-    let min = Infinity;
-    for (let i = 0; i < len; i++) {
-      const c = cnt[i] as number;
-      if (c < min) {
-        min = c;
-        at = i;
+    let at = len;
+    if (len < this.k) num[f] = len + 1;
+    else {
+      let min = Infinity;
+      x = at0 + 1;
+      for (let i = 0; i < len; i++, x += step) {
+        const c = num[x] as number;
+        if (c < min) {
+          min = c;
+          at = i;
+        }
       }
+      n += min;
     }
-    keys[at] = key;
-    cnt[at] = min + n;
-    this.last = at;
+    keys[f + F * at] = key;
+    x = at0 + step * at;
+    num[x] = h;
+    num[x + 1] = n > TOP_COUNT_MAX ? TOP_COUNT_MAX : n;
+    num[F + f] = at;
   }
 
-  /** Adds the other's counts (exact while the union fits in k keys; space-saving replacement beyond). */
-  merge(other: TopCounter): void {
-    const keys = other.keys;
-    const cnt = other.cnt;
-    for (let i = 0; i < other.len; i++) this.add(keys[i]!, cnt[i]!);
+  /** Adds the other's counts of field f into field `into` (exact while the union fits in k keys). */
+  mergeField(into: number, other: TopSet, f: number): void {
+    const F = other.fields;
+    const on = other.num;
+    for (let i = 0, len = other.size(f); i < len; i++) {
+      const x = 2 * F + 2 * f + 2 * F * i;
+      this.addHashed(into, on[x] as number, other.keys[f + F * i]!, on[x + 1] as number);
+    }
   }
 
   /** Highest counts first; ties by key so the order is deterministic. */
-  top(n: number): { value: string; count: number }[] {
-    const pairs: [string, number][] = [];
-    for (let i = 0; i < this.len; i++) pairs.push([this.keys[i]!, this.cnt[i]!]);
-    return pairs
+  top(f: number, n: number): { value: string; count: number }[] {
+    return this.entries(f)
       .sort(byCountThenKey)
       .slice(0, n)
       .map(([value, count]) => ({ value, count }));
   }
 
-  max(): number {
+  max(f: number): number {
+    const F = this.fields;
     let m = 0;
-    for (let i = 0; i < this.len; i++) if (this.cnt[i]! > m) m = this.cnt[i]!;
+    for (let i = 0, len = this.size(f); i < len; i++) {
+      const c = this.num[2 * F + 2 * f + 2 * F * i + 1] as number;
+      if (c > m) m = c;
+    }
     return m;
   }
 
-  toJSON(): [string, number][] {
+  /** [key, count] pairs of field f, in slot order. */
+  entries(f: number): [string, number][] {
+    const F = this.fields;
     const out: [string, number][] = [];
-    for (let i = 0; i < this.len; i++) out.push([this.keys[i]!, this.cnt[i]!]);
+    for (let i = 0, len = this.size(f); i < len; i++) out.push([this.keys[f + F * i]!, this.num[2 * F + 2 * f + 2 * F * i + 1] as number]);
     return out;
+  }
+}
+
+/** One field's space-saving top-k (see TopSet). */
+export class TopCounter {
+  private readonly set: TopSet;
+
+  constructor(k = TOP_K) {
+    this.set = new TopSet(1, k);
+  }
+
+  clear(): void {
+    this.set.clear();
+  }
+
+  add(key: string, n = 1): void {
+    this.set.addHashed(0, hash32(key), key, n);
+  }
+
+  addHashed(h: number, key: string, n = 1): void {
+    this.set.addHashed(0, h, key, n);
+  }
+
+  merge(other: TopCounter): void {
+    this.set.mergeField(0, other.set, 0);
+  }
+
+  top(n: number): { value: string; count: number }[] {
+    return this.set.top(0, n);
+  }
+
+  max(): number {
+    return this.set.max(0);
+  }
+
+  toJSON(): [string, number][] {
+    return this.set.entries(0);
   }
 
   static fromJSON(j: [string, number][], k = TOP_K): TopCounter {
@@ -524,6 +596,12 @@ export type DistinctField = 'paths' | 'ips' | 'tokens' | 'endpoints' | 'failIps'
 export type TopField = 'ips' | 'paths' | 'statuses' | 'routes' | 'failIps';
 const DISTINCT_FIELDS: readonly DistinctField[] = ['paths', 'ips', 'tokens', 'endpoints', 'failIps'];
 const TOP_FIELDS: readonly TopField[] = ['ips', 'paths', 'statuses', 'routes', 'failIps'];
+const TOP_IPS = 0;
+const TOP_PATHS = 1;
+const TOP_STATUSES = 2;
+const TOP_ROUTES = 3;
+const TOP_FAIL_IPS = 4;
+const TOP_INDEX: Readonly<Record<TopField, number>> = { ips: TOP_IPS, paths: TOP_PATHS, statuses: TOP_STATUSES, routes: TOP_ROUTES, failIps: TOP_FAIL_IPS };
 const SMALL_SET_CAP = 16;
 
 /** What a window aggregate keeps beyond its counters (entity types that never read a piece do not pay for it). */
@@ -537,8 +615,34 @@ export const TRACK_LOCATIONS = 64;
 export const TRACK_TOPS = 128;
 export const TRACK_ALL = 255;
 
-/** Status codes as strings, made once (top-contributor keys). */
+/** Status codes as strings, made once (top-contributor keys), and their hash32s. */
 const STATUS_TEXT: string[] = Array.from({ length: 600 }, (_, i) => String(i));
+const STATUS_HASH: Uint32Array = Uint32Array.from(STATUS_TEXT, hash32);
+
+/**
+ * hash32 of the event strings windows track (client IP, path, route or else path), computed once per event and
+ * shared by the windows it goes into (IP, token, token×IP, endpoint, tenant), which would each hash them again.
+ */
+export class EventHashes {
+  /** The event these are the hashes of. */
+  of: WindowEvent | null = null;
+  ip = 0;
+  path = 0;
+  /** hash32(e.route || e.path). */
+  route = 0;
+
+  set(e: WindowEvent): this {
+    this.of = e;
+    this.ip = hash32(e.clientIp);
+    const p = (this.path = hash32(e.path));
+    const r = e.route;
+    this.route = r && r !== e.path ? hash32(r) : p;
+    return this;
+  }
+}
+
+/** For add() calls without hashes (filled per call). */
+const scratchHashes = new EventHashes();
 
 /** One entity's metrics over one window [windowStart, windowStart + windowMs). */
 export class WindowAggregate {
@@ -557,11 +661,8 @@ export class WindowAggregate {
   private dTokens: BoundedDistinct | null = null;
   private dEndpoints: BoundedDistinct | null = null;
   private dFailIps: BoundedDistinct | null = null;
-  private tIps: TopCounter | null = null;
-  private tPaths: TopCounter | null = null;
-  private tStatuses: TopCounter | null = null;
-  private tRoutes: TopCounter | null = null;
-  private tFailIps: TopCounter | null = null;
+  /** Top contributors, fields by TOP_INDEX (one object and two arrays for all five). */
+  private tops: TopSet | null = null;
   readonly latency = new LatencySketch();
   /** Bounded small sets (≤ 16) of ASNs and countries, and the sample event ids: slots + counts, reused when pooled. */
   private readonly asn: number[] = [];
@@ -642,13 +743,7 @@ export class WindowAggregate {
       if (f & TRACK_TOKENS) this.dTokens?.clear(false);
       if (f & TRACK_ENDPOINTS) this.dEndpoints?.clear(false);
       if (f & TRACK_FAIL_IPS) this.dFailIps?.clear(false);
-      if (f & TRACK_TOPS) {
-        this.tIps?.clear();
-        this.tPaths?.clear();
-        this.tStatuses?.clear();
-        this.tRoutes?.clear();
-        this.tFailIps?.clear();
-      }
+      if (f & TRACK_TOPS) this.tops?.clear();
       if (f & TRACK_LATENCY) this.latency.clear();
       this.filled = 0;
     }
@@ -682,7 +777,12 @@ export class WindowAggregate {
     this.fsmp[this.nFsmp++] = id;
   }
 
-  add(e: WindowEvent): void {
+  /**
+   * Counts the event. `hashes`: the hash32s of its strings, computed once per event by a caller that adds it to
+   * several windows (recomputed here when they are of another event object).
+   */
+  add(e: WindowEvent, hashes?: EventHashes): void {
+    const h = hashes === undefined ? scratchHashes.set(e) : hashes.of === e ? hashes : hashes.set(e);
     this.requests += 1;
     const s = e.status;
     const failed = s === 401 || s === 403;
@@ -698,20 +798,20 @@ export class WindowAggregate {
     this.activity = (this.activity | (1 << (slice < 0 ? 0 : slice > SLICES - 1 ? SLICES - 1 : slice))) >>> 0;
     const tr = this.tracks;
     this.filled |= tr;
-    if (tr & TRACK_PATHS) (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHash(hash32(e.path));
-    if (tr & TRACK_IPS) (this.dIps ??= new BoundedDistinct()).addHash(hash32(e.clientIp), e.clientIp);
+    if (tr & TRACK_PATHS) (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHash(h.path);
+    if (tr & TRACK_IPS) (this.dIps ??= new BoundedDistinct()).addHash(h.ip, e.clientIp);
     if (tr & TRACK_TOKENS && e.tokenId) (this.dTokens ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHash(hash32(e.tokenId));
     if (tr & TRACK_ENDPOINTS) (this.dEndpoints ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHash(endpointHash(e.method, e.route || e.path));
     if (tr & TRACK_TOPS) {
-      (this.tIps ??= new TopCounter()).add(e.clientIp);
-      (this.tPaths ??= new TopCounter()).add(e.path);
-      (this.tStatuses ??= new TopCounter()).add(s >= 0 && s < 600 ? STATUS_TEXT[s]! : String(s));
-      (this.tRoutes ??= new TopCounter()).add(e.route || e.path);
+      const t = (this.tops ??= new TopSet(TOP_FIELDS.length));
+      t.addHashed(TOP_IPS, h.ip, e.clientIp);
+      t.addHashed(TOP_PATHS, h.path, e.path);
+      if (s >= 0 && s < 600) t.addHashed(TOP_STATUSES, STATUS_HASH[s] as number, STATUS_TEXT[s]!);
+      else t.add(TOP_STATUSES, String(s));
+      t.addHashed(TOP_ROUTES, h.route, e.route || e.path);
+      if (failed) t.addHashed(TOP_FAIL_IPS, h.ip, e.clientIp);
     }
-    if (failed) {
-      if (tr & TRACK_FAIL_IPS) (this.dFailIps ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHash(hash32(e.clientIp));
-      if (tr & TRACK_TOPS) (this.tFailIps ??= new TopCounter()).add(e.clientIp);
-    }
+    if (failed && tr & TRACK_FAIL_IPS) (this.dFailIps ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHash(h.ip);
     if (tr & TRACK_LATENCY) this.latency.add(e.latencyMs);
     if (tr & TRACK_LOCATIONS) {
       if (e.asn > 0) this.addAsn(e.asn);
@@ -738,12 +838,9 @@ export class WindowAggregate {
     if (o.dTokens && tr & TRACK_TOKENS) (this.dTokens ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dTokens);
     if (o.dEndpoints && tr & TRACK_ENDPOINTS) (this.dEndpoints ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dEndpoints);
     if (o.dFailIps && tr & TRACK_FAIL_IPS) (this.dFailIps ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dFailIps);
-    if (tr & TRACK_TOPS) {
-      if (o.tIps) (this.tIps ??= new TopCounter()).merge(o.tIps);
-      if (o.tPaths) (this.tPaths ??= new TopCounter()).merge(o.tPaths);
-      if (o.tStatuses) (this.tStatuses ??= new TopCounter()).merge(o.tStatuses);
-      if (o.tRoutes) (this.tRoutes ??= new TopCounter()).merge(o.tRoutes);
-      if (o.tFailIps) (this.tFailIps ??= new TopCounter()).merge(o.tFailIps);
+    if (tr & TRACK_TOPS && o.tops) {
+      const t = (this.tops ??= new TopSet(TOP_FIELDS.length));
+      for (let f = 0; f < TOP_FIELDS.length; f++) t.mergeField(f, o.tops, f);
     }
     if (tr & TRACK_LATENCY) this.latency.merge(o.latency);
     if (tr & TRACK_LOCATIONS) {
@@ -773,27 +870,12 @@ export class WindowAggregate {
     }
   }
 
-  private topCounter(f: TopField): TopCounter | undefined {
-    switch (f) {
-      case 'ips':
-        return this.tIps ?? undefined;
-      case 'paths':
-        return this.tPaths ?? undefined;
-      case 'statuses':
-        return this.tStatuses ?? undefined;
-      case 'routes':
-        return this.tRoutes ?? undefined;
-      case 'failIps':
-        return this.tFailIps ?? undefined;
-    }
-  }
-
   top(f: TopField, n = 5): { value: string; count: number }[] {
-    return this.topCounter(f)?.top(n) ?? [];
+    return this.tops?.top(TOP_INDEX[f], n) ?? [];
   }
 
   topMax(f: TopField): number {
-    return this.topCounter(f)?.max() ?? 0;
+    return this.tops?.max(TOP_INDEX[f]) ?? 0;
   }
 
   latencyP95(): number {
@@ -818,10 +900,8 @@ export class WindowAggregate {
       if (v) d[f] = v.toJSON();
     }
     const top: WindowAggJson['top'] = {};
-    for (const f of TOP_FIELDS) {
-      const v = this.topCounter(f);
-      if (v) top[f] = v.toJSON();
-    }
+    const t = this.tops;
+    if (t) for (let f = 0; f < TOP_FIELDS.length; f++) if (t.size(f) > 0) top[TOP_FIELDS[f]!] = t.entries(f);
     return {
       v: 1,
       n: this.requests,
@@ -863,11 +943,11 @@ export class WindowAggregate {
       const v = j.d[f];
       if (v) w.setDistinct(f, BoundedDistinct.fromJSON(v, DISTINCT_EXACT_CAP, f === 'ips'));
     }
-    for (const f of TOP_FIELDS) {
-      const v = j.top[f];
-      if (v) {
-        const t = w.t(f);
-        for (const [key, n] of v) t.add(key, n);
+    for (let f = 0; f < TOP_FIELDS.length; f++) {
+      const v = j.top[TOP_FIELDS[f]!];
+      if (v && v.length > 0) {
+        const t = (w.tops ??= new TopSet(TOP_FIELDS.length));
+        for (const [key, n] of v) t.add(f, key, n);
       }
     }
     w.latency.load(j.lat);
@@ -884,18 +964,6 @@ export class WindowAggregate {
     else if (f === 'tokens') this.dTokens = v;
     else if (f === 'endpoints') this.dEndpoints = v;
     else this.dFailIps = v;
-  }
-
-  private t(f: TopField): TopCounter {
-    let v = this.topCounter(f);
-    if (v) return v;
-    v = new TopCounter();
-    if (f === 'ips') this.tIps = v;
-    else if (f === 'paths') this.tPaths = v;
-    else if (f === 'statuses') this.tStatuses = v;
-    else if (f === 'routes') this.tRoutes = v;
-    else this.tFailIps = v;
-    return v;
   }
 }
 

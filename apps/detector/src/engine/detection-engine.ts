@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AccessEvent, Anomaly, DetectorFeedback, EntityType, RekeyedPartial } from '@vigil/contracts';
 import type { Evaluation, PopulationBaseline } from '../detection/baseline.js';
 import { severityFromScore } from '../detection/calibration.js';
-import { endpointOf, TRACK_FAIL_IPS, TRACK_IPS, TRACK_LATENCY, TRACK_LOCATIONS, TRACK_PATHS, TRACK_TOPS, WindowAggregate, windowStartOf, type WindowAggJson } from '../detection/window.js';
+import { endpointOf, EventHashes, TRACK_FAIL_IPS, TRACK_IPS, TRACK_LATENCY, TRACK_LOCATIONS, TRACK_PATHS, TRACK_TOPS, WindowAggregate, windowStartOf, type WindowAggJson } from '../detection/window.js';
 import type { DetectorsConfig } from '../detectors/detector-config.js';
 import { compileEventRules, earlyDue, earlyPlanFor, evaluateClosedWindow, evaluatePartialWindow, type CompiledEventRules, type EarlyStep, type EventHit, type Finding, type WindowCtx } from '../detectors/detectors.js';
 import { tokenIpEntity } from '../detectors/explain.js';
@@ -86,6 +86,8 @@ export class DetectionEngine {
   private readonly windowPool: OpenWindow[] = [];
   /** One evaluation context, refilled per call (detectors never keep it). */
   private readonly ctxBox = new EvalCtx();
+  /** The current event's string hashes (one per event, shared by its windows). */
+  private readonly hashes = new EventHashes();
   /** Early-firing plan per entity type (by TYPE_INDEX). */
   private readonly earlyPlans: readonly (readonly EarlyStep[])[];
 
@@ -124,6 +126,7 @@ export class DetectionEngine {
     // the tenant's hot IPs (events of a partition are mostly of one tenant)
     let ipsTenant: string | null = null;
     let ips: Map<string, HotEntity> | undefined;
+    const hashes = this.hashes;
     for (const { offset, event: e } of inputs) {
       const off = offsetNumber(offset);
       lastOffset = offset;
@@ -141,7 +144,8 @@ export class DetectionEngine {
       const h = ips!.get(e.clientIp);
       const cur = h?.cur;
       const w = cur && cur.windowStart === ws ? cur : this.openWindow(state, h, e.tenant, 'ip', e.clientIp, ws, off);
-      w.agg.add(e);
+      hashes.set(e); // the event's strings hashed once for its IP window and its four partials
+      w.agg.add(e, hashes);
       this.early(state, w, anomalies);
       const hits = this.rules.check(e);
       for (let i = 0; i < hits.length; i++) {
@@ -154,13 +158,13 @@ export class DetectionEngine {
         group = groups.get(gk);
         if (!group) groups.set(gk, (group = { tenant: e.tenant, ws, endpoint: new Map(), tenantWide: undefined, token: new Map() }));
       }
-      this.endpointPartial(group, partials, e).agg.add(e);
-      (group.tenantWide ??= this.newPartial(partials, e.tenant, ws, 'tenant', e.tenant)).agg.add(e);
+      this.endpointPartial(group, partials, e).agg.add(e, hashes);
+      (group.tenantWide ??= this.newPartial(partials, e.tenant, ws, 'tenant', e.tenant)).agg.add(e, hashes);
       if (e.tokenId) {
         let tp = group.token.get(e.tokenId);
         if (!tp) group.token.set(e.tokenId, (tp = this.newPartial(partials, group.tenant, ws, 'token', e.tokenId)));
-        tp.agg.add(e);
-        this.tokenIpPartial(tp, partials, e).agg.add(e);
+        tp.agg.add(e, hashes);
+        this.tokenIpPartial(tp, partials, e).agg.add(e, hashes);
       }
     }
     if (lastOffset !== null) state.lastProcessed = BigInt(lastOffset);
