@@ -24,7 +24,6 @@ import type { TextFormat } from '../types.js';
 
 const QUOTED = '"((?:[^"\\\\]|\\\\.)*)"';
 const LINE = new RegExp(`^(\\S+) \\S+ (\\S+) \\[([^\\]]+)\\] ${QUOTED} (\\d+|-) (\\d+|-) ${QUOTED} ${QUOTED}(.*)$`);
-const EXTRA = new RegExp(`\\s*(?:${QUOTED}|(\\S+))`, 'y');
 
 const HEX = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1);
 
@@ -72,8 +71,56 @@ export function unescapeNginx(s: string): string {
 
 function looksLikeAddressList(v: string): boolean {
   if (v === '-' || v === '') return true;
-  const firstHop = v.split(',', 1)[0] ?? '';
-  return normaliseIp(firstHop) !== null;
+  const comma = v.indexOf(',');
+  return normaliseIp(comma === -1 ? v : v.slice(0, comma)) !== null;
+}
+
+/** JavaScript's `\s`: WhiteSpace and LineTerminator code units. */
+function isSpace(c: number): boolean {
+  return (
+    c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 ||
+    c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
+  );
+}
+
+/** What the regular expression `.` does not match (no `s` flag). */
+function isLineTerminator(c: number): boolean {
+  return c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
+}
+
+/** Set by nextField(): the field's text, and whether it was a quoted field (without its quotes, still escaped). */
+let fieldText = '';
+let fieldQuoted = false;
+
+/**
+ * One optional trailing field from `pos`: the sticky match of `\s*(?:"((?:[^"\\]|\\.)*)"|(\S+))`, scanned by hand
+ * (no match array per field). Returns the position after the field, or -1 where that expression does not match.
+ * An unterminated quote is a bare field, as in the expression, whose quoted branch then fails.
+ */
+function nextField(s: string, pos: number): number {
+  const n = s.length;
+  let i = pos;
+  while (i < n && isSpace(s.charCodeAt(i))) i++;
+  if (i < n && s.charCodeAt(i) === 34) {
+    for (let j = i + 1; j < n; j++) {
+      const c = s.charCodeAt(j);
+      if (c === 34) {
+        fieldText = s.slice(i + 1, j);
+        fieldQuoted = true;
+        return j + 1;
+      }
+      if (c === 92) {
+        if (j + 1 >= n || isLineTerminator(s.charCodeAt(j + 1))) break;
+        j++;
+      }
+    }
+  }
+  let j = i;
+  while (j < n && !isSpace(s.charCodeAt(j))) j++;
+  if (j === i) return -1;
+  fieldText = s.slice(i, j);
+  fieldQuoted = false;
+  return j;
 }
 
 /** Message prefix when a line does not match at all (parseRecord reports it as unknown_format when detecting). */
@@ -114,25 +161,23 @@ export const nginx: TextFormat = {
 
     // Optional trailing fields.
     let sawTime = false;
-    EXTRA.lastIndex = 0;
-    while (EXTRA.lastIndex < rest.length) {
-      const e = EXTRA.exec(rest);
-      if (e === null) return reject('malformed', `unexpected trailing fields in nginx line: ${show(rest)}`);
-      if (e[1] !== undefined) {
-        const value = unescapeNginx(e[1]);
+    for (let pos = 0; pos < rest.length; ) {
+      pos = nextField(rest, pos);
+      if (pos === -1) return reject('malformed', `unexpected trailing fields in nginx line: ${show(rest)}`);
+      if (fieldQuoted) {
+        const value = unescapeNginx(fieldText);
         if (!sawTime && d.xff === '' && looksLikeAddressList(value)) {
           d.xff = value === '-' ? '' : value;
         } else if (value !== '-' && value !== '') {
           if (/^(bearer|basic) /i.test(value)) d.credential = value.slice(value.indexOf(' ') + 1);
           else d.identity = value;
         }
-      } else if (e[2] !== undefined) {
-        if (e[2] === '-') continue;
-        const seconds = Number(e[2]);
+      } else {
+        if (fieldText === '-') continue;
+        const seconds = Number(fieldText);
         d.latencyMs = Number.isFinite(seconds) ? Math.round(seconds * 1e6) / 1e3 : NaN;
         sawTime = true;
       }
-      if (EXTRA.lastIndex === 0) break;
     }
     return d;
   },
