@@ -457,15 +457,37 @@ class KafkaSubscription implements Subscription {
 }
 
 function toInbound(topic: string, partition: number, m: KafkaMessage): InboundMessage {
-  return {
-    topic,
-    partition,
-    offset: m.offset,
-    key: m.key === null || m.key === undefined ? null : m.key.toString('utf8'),
-    value: m.value === null ? '' : m.value.toString('utf8'),
-    headers: decodeHeaders(m.headers),
-    timestamp: Number(m.timestamp),
-  };
+  return new KafkaInboundMessage(topic, partition, m);
+}
+
+/**
+ * A fetched record. Its value is decoded from the record's bytes when read (each read decodes again), not when the
+ * batch is fetched: a handler that reads each value once (every consumer here) makes each string just before it needs
+ * it, and it dies young, instead of a batch's worth of strings (4 MB for 4,000 raw gateway logs) surviving the
+ * scavenges of the whole batch's processing and being promoted. bench:ingest, 300k records, alternating A/B at load
+ * ~11: ingest 41 and 41 -> 36 and 35 µs of CPU per event. `value` is a getter: spread or JSON.stringify a message
+ * and it is left out.
+ */
+class KafkaInboundMessage implements InboundMessage {
+  readonly offset: string;
+  readonly key: string | null;
+  readonly headers: Record<string, string>;
+  readonly timestamp: number;
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    private readonly record: KafkaMessage,
+  ) {
+    this.offset = record.offset;
+    this.key = record.key === null || record.key === undefined ? null : record.key.toString('utf8');
+    this.headers = decodeHeaders(record.headers);
+    this.timestamp = Number(record.timestamp);
+  }
+
+  get value(): string {
+    return this.record.value === null ? '' : this.record.value.toString('utf8');
+  }
 }
 
 function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
