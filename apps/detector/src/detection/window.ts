@@ -285,15 +285,33 @@ const TOP_COUNT_MAX = 0xffffffff;
  */
 export class TopSet {
   private readonly keys: string[];
-  /** [lengths × F, last-hit slots × F, then slot i, field f: hash at 2F + 2(iF + f), count after it]. */
-  private readonly num: Uint32Array;
+  /**
+   * [lengths × F, last-hit slots × F, then slot i, field f: hash at 2F + 2(iF + f), count after it]. Slots are
+   * added in rows (all fields' slot i together), `rows` of them so far: a small window (most are) stays small,
+   * and growing appends rows without moving any.
+   */
+  private num: Uint32Array;
+  private rows: number;
 
   constructor(
     readonly fields: number,
     private readonly k = TOP_K,
   ) {
-    this.keys = new Array<string>(fields * k).fill('');
-    this.num = new Uint32Array(2 * fields + 2 * fields * k);
+    this.rows = Math.min(k, 2);
+    this.keys = new Array<string>(fields * this.rows).fill('');
+    this.num = new Uint32Array(2 * fields + 2 * fields * this.rows);
+  }
+
+  /** Room for slot `slot` of every field (rows double, up to k). */
+  private grow(slot: number): void {
+    let rows = this.rows;
+    while (rows <= slot) rows = Math.min(this.k, rows * 2);
+    const F = this.fields;
+    const num = new Uint32Array(2 * F + 2 * F * rows);
+    num.set(this.num);
+    this.num = num;
+    for (let i = this.rows * F; i < rows * F; i++) this.keys.push('');
+    this.rows = rows;
   }
 
   clear(): void {
@@ -335,8 +353,14 @@ export class TopSet {
       }
     }
     let at = len;
-    if (len < this.k) num[f] = len + 1;
-    else {
+    if (len < this.k) {
+      if (len >= this.rows) {
+        this.grow(len);
+        this.addHashed(f, h, key, n);
+        return;
+      }
+      num[f] = len + 1;
+    } else {
       let min = Infinity;
       x = at0 + 1;
       for (let i = 0; i < len; i++, x += step) {
