@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { BoundedDistinct, LatencySketch, TopCounter, TRACK_ALL, TRACK_TOPS, Watermark, WindowAggregate, windowStartOf, type WindowAggJson, type WindowEvent } from './window.js';
+import { BoundedDistinct, EventHashes, LatencySketch, TopCounter, TopSet, TRACK_ALL, TRACK_TOPS, Watermark, WindowAggregate, windowStartOf, type WindowAggJson, type WindowEvent } from './window.js';
 
 const W = 60_000;
 const T0 = Date.UTC(2024, 2, 12, 14, 0, 0);
@@ -153,6 +153,71 @@ describe(TopCounter.name, () => {
     for (let i = 0; i < 500; i++) t.add(`ip${i}`);
     for (let i = 0; i < 300; i++) t.add('heavy');
     expect(t.top(1)[0]?.value).toBe('heavy');
+  });
+});
+
+describe(TopSet.name, () => {
+  /** Exact counts per field while a field holds at most k keys (reference: a Map per field). */
+  it('counts exactly per field while fields grow past their first rows of slots', () => {
+    const t = new TopSet(3, 20);
+    const ref = [new Map<string, number>(), new Map<string, number>(), new Map<string, number>()];
+    let x = 7;
+    for (let i = 0; i < 2000; i++) {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      const f = x % 3;
+      const key = `k${f}-${(x >>> 8) % (f === 0 ? 3 : f === 1 ? 11 : 20)}`; // 3, 11 and 20 keys: rows 2 → 4, 16, 20
+      t.add(f, key, 1 + (i % 2));
+      ref[f]!.set(key, (ref[f]!.get(key) ?? 0) + 1 + (i % 2));
+    }
+    for (let f = 0; f < 3; f++) {
+      expect(t.size(f)).toBe(ref[f]!.size);
+      expect(new Map(t.entries(f))).toEqual(ref[f]);
+      expect(t.max(f)).toBe(Math.max(...ref[f]!.values()));
+    }
+  });
+
+  it('keeps two keys with the same hash apart (a hash match is confirmed on the string)', () => {
+    const t = new TopSet(1, 5);
+    t.addHashed(0, 42, 'a');
+    t.addHashed(0, 42, 'b');
+    t.addHashed(0, 42, 'a');
+    expect(t.top(0, 5)).toEqual([
+      { value: 'a', count: 2 },
+      { value: 'b', count: 1 },
+    ]);
+  });
+
+  it('merges another set field by field with the same result as adding its keys', () => {
+    const a = new TopSet(2, 20);
+    const b = new TopSet(2, 20);
+    const direct = new TopSet(2, 20);
+    for (let i = 0; i < 30; i++) {
+      const key = `p${i % 7}`;
+      (i % 2 ? a : b).add(i % 2, key);
+      direct.add(i % 2, key);
+    }
+    a.mergeField(0, b, 0);
+    a.mergeField(1, b, 1);
+    for (let f = 0; f < 2; f++) expect(a.top(f, 20)).toEqual(direct.top(f, 20));
+  });
+});
+
+describe(EventHashes.name, () => {
+  it('gives a window the same contents whether the hashes are passed in, stale (another event) or absent', () => {
+    const events = Array.from({ length: 40 }, (_, i) => ev({ clientIp: `10.0.0.${i % 6}`, path: `/v1/orders/${i % 9}`, route: i % 4 ? '/v1/orders/:id' : '', status: i % 5 ? 200 : 401 }));
+    const h = new EventHashes();
+    const shared = new WindowAggregate(T0, W, TRACK_ALL);
+    const stale = new WindowAggregate(T0, W, TRACK_ALL);
+    const none = new WindowAggregate(T0, W, TRACK_ALL);
+    h.set(ev());
+    for (const e of events) {
+      stale.add(e, h); // hashes of the previous event: recomputed for this one
+      h.set(e);
+      shared.add(e, h);
+      none.add(e);
+    }
+    expect(shared.toJSON()).toEqual(none.toJSON());
+    expect(stale.toJSON()).toEqual(none.toJSON());
   });
 });
 
