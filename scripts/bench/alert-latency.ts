@@ -18,10 +18,11 @@
  * and its queueing would be measured as latency), on the same machine's clock. Targets: p99 < 100 ms standalone, < 500 ms distributed.
  *
  * --trace     servers log at debug level; their per-batch timings of the measured run are summarised (p50/p99/max):
- *             queuedMs (bus append → consumer handler), then ProcessAnomalies' stages: wait (entity lock), read (anomaly
- *             insert, silences, incidents, pending outbox), outbox (record), write (incident upserts + live-event log),
- *             emit (socket broadcast; the batch is released to the consumer here), then publish (for webhooks) and
- *             settle (outbox done), which no longer hold up the partition's next batch.
+ *             queuedMs (bus append → consumer handler), then ProcessAnomalies' stages: wait (entity lock), read
+ *             (silences, incidents, pending outbox), outbox (record), write (incident upserts + live-event log), emit
+ *             (socket broadcast; the batch is released to the consumer here), then publish (for webhooks), which no
+ *             longer holds up the partition's next batch (outbox done marks are written once a second for all batches).
+ * Distributed runs also print the CPU the ClickHouse server and the Kafka mock used (found in /proc when local).
  * --server-log <path>  (distributed) each alert instance's log lines also go to <path>.<i>.
  * --alert-main <path>  (distributed) the alert service entry point to run instead of apps/alert/dist/main.js: for A/B
  *             runs of two builds (e.g. a copy of dist built from the previous commit) on the same infrastructure.
@@ -49,7 +50,7 @@ import { EVENT_BUS, KafkaEventBus, newApiKeyToken, STORE, type ApiKeyRecord, typ
 import { ClickHouseStore } from '@vigil/platform/clickhouse/clickhouse-store';
 import { anAnomaly } from '@vigil/testing';
 import { io, type Socket } from 'socket.io-client';
-import { clickhousePid, cpuSecondsOf } from './proc.js';
+import { clickhousePid, cpuSecondsOf, kafkaMockPid } from './proc.js';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -367,8 +368,9 @@ interface Result {
   wallS: number;
   serverCpuS: number;
   clientCpuS: number;
-  /** CPU seconds the ClickHouse server used in the measured run (distributed, when it runs on this machine). */
+  /** CPU seconds the ClickHouse server and the Kafka mock used in the measured run (distributed, when they run on this machine). */
   clickhouseCpuS?: number;
+  brokerCpuS?: number;
 }
 
 /**
@@ -380,7 +382,7 @@ async function measure(
   mode: string,
   audience: Crowd,
   publish: (count: number, rate: number, warmup: boolean) => Promise<void>,
-  o: { anomalies: number; rate: number; connectMs: number; targetMs: number; serverPids: number[]; clickhousePid?: number | null; trace?: Trace },
+  o: { anomalies: number; rate: number; connectMs: number; targetMs: number; serverPids: number[]; clickhousePid?: number | null; brokerPid?: number | null; trace?: Trace },
 ): Promise<Result> {
   const n = audience.size;
   const warmDeadline = Date.now() + 120_000;
@@ -402,7 +404,8 @@ async function measure(
   const serverCpu = () => o.serverPids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
   const clientCpu = () => audience.pids().reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
   const clickhouseCpu = () => (o.clickhousePid ? cpuSecondsOf(o.clickhousePid) : NaN);
-  const cpu0 = { server: serverCpu(), client: clientCpu(), clickhouse: clickhouseCpu(), wall: performance.now() };
+  const brokerCpu = () => (o.brokerPid ? cpuSecondsOf(o.brokerPid) : NaN);
+  const cpu0 = { server: serverCpu(), client: clientCpu(), clickhouse: clickhouseCpu(), broker: brokerCpu(), wall: performance.now() };
   await publish(o.anomalies, o.rate, false);
   const expected = o.anomalies * n;
   await untilAsync(async () => {
@@ -410,11 +413,13 @@ async function measure(
     return s.anomaly >= expected && s.incident >= expected;
   }, 15_000);
   const clickhouseCpuS = clickhouseCpu() - cpu0.clickhouse;
+  const brokerCpuS = brokerCpu() - cpu0.broker;
   const usage = {
     wallS: (performance.now() - cpu0.wall) / 1000,
     serverCpuS: serverCpu() - cpu0.server,
     clientCpuS: clientCpu() - cpu0.client,
     ...(Number.isFinite(clickhouseCpuS) ? { clickhouseCpuS } : {}),
+    ...(Number.isFinite(brokerCpuS) ? { brokerCpuS } : {}),
   };
   const samples = await audience.samples();
   const stats = (xs: number[]) => {
@@ -445,7 +450,11 @@ function print(r: Result): void {
       line('incident.opened', r.incident),
       `  measured run ${r.wallS.toFixed(1)} s: server CPU ${r.serverCpuS.toFixed(1)} s (${((r.serverCpuS * 1000 * r.clients) / Math.max(1, r.anomaly.received)).toFixed(1)} ms per anomaly delivered), clients' CPU ${r.clientCpuS.toFixed(1)} s; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`,
       ...(r.clickhouseCpuS !== undefined
-        ? [`  ClickHouse server CPU ${r.clickhouseCpuS.toFixed(1)} s (${((r.clickhouseCpuS * 1000) / r.anomalies).toFixed(1)} ms per anomaly; its other users count too)`]
+        ? [
+            `  ClickHouse server CPU ${r.clickhouseCpuS.toFixed(1)} s (${((r.clickhouseCpuS * 1000) / r.anomalies).toFixed(1)} ms per anomaly)` +
+              (r.brokerCpuS !== undefined ? `, Kafka mock ${r.brokerCpuS.toFixed(1)} s` : '') +
+              ' (their other users count too)',
+          ]
         : []),
       `  target p99 < ${r.targetMs} ms: ${complete && worst < r.targetMs ? 'met' : complete ? `MISSED (p99 ${worst.toFixed(1)} ms)` : 'MISSED (events lost)'}`,
       ...(r.stages ?? []),
@@ -531,7 +540,7 @@ async function runDistributed(clients: number, anomalies: number, rate: number, 
     const connectMs = await audience.connect(urls, key.token, clients);
     const publish = (count: number, r: number, warmup: boolean) => publishPaced(bus, topic, count, r, warmup);
     return await measure(`distributed (Kafka, ClickHouse, Redis adapter, ${instances} alert instance${instances > 1 ? 's' : ''})`, audience, publish, {
-      anomalies, rate, connectMs, targetMs: 500, serverPids: children.map((c) => c.pid ?? -1), clickhousePid: clickhousePid(clickhouseUrl), ...(trace ? { trace } : {}),
+      anomalies, rate, connectMs, targetMs: 500, serverPids: children.map((c) => c.pid ?? -1), clickhousePid: clickhousePid(clickhouseUrl), brokerPid: kafkaMockPid(brokers.join(',')), ...(trace ? { trace } : {}),
     });
   } finally {
     await audience.close();
