@@ -209,7 +209,7 @@ export class StreamPublisher implements BeforeApplicationShutdown {
    * failure anywhere after leaves it to be sent by the redelivery.
    */
   async recorded(prepared: PreparedStream): Promise<void> {
-    const entries = [...prepared.anomalies, ...prepared.incidents].map((o) => o.outbox);
+    const entries = outboxEntries(prepared);
     if (!entries.length) return;
     await this.store.outbox.add(entries);
     for (const e of entries) this.mine.add(e.id);
@@ -218,7 +218,7 @@ export class StreamPublisher implements BeforeApplicationShutdown {
 
   /** Settle outbox entries once sent (or once known never to be sent). */
   async settled(prepared: PreparedStream, also: readonly OutboxEntry[] = []): Promise<void> {
-    const entries = [...prepared.anomalies, ...prepared.incidents].map((o) => o.outbox).concat(also);
+    const entries = outboxEntries(prepared).concat(also);
     if (!entries.length) return;
     await this.store.outbox.markDone(entries, this.clock.now());
     for (const e of entries) this.mine.delete(e.id);
@@ -229,7 +229,7 @@ export class StreamPublisher implements BeforeApplicationShutdown {
    * until then this process leaves them out of what it reads back as pending. Never fails.
    */
   settleLater(prepared: PreparedStream, also: readonly OutboxEntry[] = []): void {
-    const entries = [...prepared.anomalies, ...prepared.incidents].map((o) => o.outbox).concat(also);
+    const entries = outboxEntries(prepared).concat(also);
     this.settler.settle(entries);
     for (const e of entries) this.mine.delete(e.id);
   }
@@ -302,6 +302,11 @@ export class StreamPublisher implements BeforeApplicationShutdown {
       this.log.warn({ err, type: o.type, eventId: o.payload.eventId }, 'live broadcast failed');
     }
   }
+}
+
+/** The outbox entries of a prepared stream, anomalies first. */
+export function outboxEntries(prepared: PreparedStream): OutboxEntry[] {
+  return [...prepared.anomalies, ...prepared.incidents].map((o) => o.outbox);
 }
 
 function record(type: StreamEventType, payload: StreamPayload, severity: StreamEventRecord['severity'], entityType: StreamEventRecord['entityType'], entity: string, tenant: string): StreamEventRecord {

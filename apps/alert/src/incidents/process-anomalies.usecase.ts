@@ -4,7 +4,7 @@ import { LOGGER, MetricsService, STORE, type Store } from '@vigil/platform';
 import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
 import type { Counter, Histogram } from 'prom-client';
-import { outboxKey, StreamPublisher, type EventStamp, type LiveAnomaly, type PendingNotification } from '../gateway/stream-publisher.js';
+import { outboxEntries, outboxKey, StreamPublisher, type EventStamp, type LiveAnomaly, type PendingNotification } from '../gateway/stream-publisher.js';
 import { silencing } from '../silences/silence-matcher.js';
 import { applyAnomaly, chooseIncident, incidentEntities, type EntityRef, type IncidentEvent, type IncidentPolicy } from './incident-grouper.js';
 import { INCIDENT_POLICY } from './incident-policy.js';
@@ -167,7 +167,7 @@ export class ProcessAnomalies implements OnModuleDestroy {
     }
     const reuse = new Map<string, EventStamp>(undone.map((n) => [n.outgoing.outbox.id, { eventId: n.outgoing.payload.eventId, at: n.outgoing.payload.at }]));
     const fresh = this.publisher.prepare(live, events, reuse);
-    const prepared = new Set([...fresh.anomalies, ...fresh.incidents].map((o) => o.outbox.id));
+    const prepared = new Set(outboxEntries(fresh).map((e) => e.id));
     // Announced a change an earlier attempt never stored, and this one does not make: nothing to send, ever.
     const cancelled = [...undone.filter((n) => !prepared.has(n.outgoing.outbox.id)).map((n) => n.outgoing.outbox), ...malformed];
     if (durable.length) this.log.warn({ notifications: durable.length }, 'sending notifications left pending by an earlier attempt');
