@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { BoundedDistinct, EventHashes, LatencySketch, TopCounter, TopSet, TRACK_ALL, TRACK_TOPS, Watermark, WindowAggregate, windowStartOf, type WindowAggJson, type WindowEvent } from './window.js';
+import { BoundedDistinct, EventHashes, LatencySketch, TopSet, TRACK_ALL, TRACK_TOPS, Watermark, WindowAggregate, windowStartOf, type WindowAggJson, type WindowEvent } from './window.js';
 
 const W = 60_000;
 const T0 = Date.UTC(2024, 2, 12, 14, 0, 0);
@@ -147,16 +147,15 @@ describe(LatencySketch.name, () => {
   });
 });
 
-describe(TopCounter.name, () => {
-  it('keeps the heavy hitters when there are more keys than slots', () => {
-    const t = new TopCounter(5);
-    for (let i = 0; i < 500; i++) t.add(`ip${i}`);
-    for (let i = 0; i < 300; i++) t.add('heavy');
-    expect(t.top(1)[0]?.value).toBe('heavy');
-  });
-});
-
 describe(TopSet.name, () => {
+  it('keeps the heavy hitters when a field has more keys than slots', () => {
+    const t = new TopSet(2, 5);
+    for (let i = 0; i < 500; i++) t.add(1, `ip${i}`);
+    for (let i = 0; i < 300; i++) t.add(1, 'heavy');
+    expect(t.top(1, 1)[0]?.value).toBe('heavy');
+    expect(t.size(0)).toBe(0);
+  });
+
   /** Exact counts per field while a field holds at most k keys (reference: a Map per field). */
   it('counts exactly per field while fields grow past their first rows of slots', () => {
     const t = new TopSet(3, 20);

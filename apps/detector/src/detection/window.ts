@@ -416,49 +416,6 @@ export class TopSet {
   }
 }
 
-/** One field's space-saving top-k (see TopSet). */
-export class TopCounter {
-  private readonly set: TopSet;
-
-  constructor(k = TOP_K) {
-    this.set = new TopSet(1, k);
-  }
-
-  clear(): void {
-    this.set.clear();
-  }
-
-  add(key: string, n = 1): void {
-    this.set.addHashed(0, hash32(key), key, n);
-  }
-
-  addHashed(h: number, key: string, n = 1): void {
-    this.set.addHashed(0, h, key, n);
-  }
-
-  merge(other: TopCounter): void {
-    this.set.mergeField(0, other.set, 0);
-  }
-
-  top(n: number): { value: string; count: number }[] {
-    return this.set.top(0, n);
-  }
-
-  max(): number {
-    return this.set.max(0);
-  }
-
-  toJSON(): [string, number][] {
-    return this.set.entries(0);
-  }
-
-  static fromJSON(j: [string, number][], k = TOP_K): TopCounter {
-    const t = new TopCounter(k);
-    for (const [key, v] of j) t.add(key, v);
-    return t;
-  }
-}
-
 function byCountThenKey(a: [string, number], b: [string, number]): number {
   return b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 }
