@@ -113,8 +113,18 @@ export class BoundedDistinct {
 
   /** Adds a value by its hash32 (`value` is kept only when this set keeps values). */
   addHash(h: number, value?: string): void {
+    HASH_ARG[0] = h;
+    this.addHashAt(HASH_ARG, 0, value);
+  }
+
+  /**
+   * addHash(src[at], value): the hash read from a typed array, not passed as an argument (a hash ≥ 2^30 passed to a
+   * function that is not inlined is boxed in a new heap number: a few per event per window, all garbage).
+   */
+  addHashAt(src: Uint32Array, at: number, value?: string): void {
+    const h = src[at] as number;
     if (this.registers) {
-      this.sketch(h);
+      this.sketch(src, at);
       return;
     }
     let hs = this.hashes;
@@ -124,7 +134,7 @@ export class BoundedDistinct {
     }
     if (n >= this.cap) {
       this.toSketch();
-      this.sketch(h);
+      this.sketch(src, at);
       return;
     }
     if (!hs || n === hs.length) {
@@ -178,7 +188,7 @@ export class BoundedDistinct {
     if (!other.registers) {
       const hs = other.hashes;
       const ov = other.vals;
-      for (let i = 0; i < other.n; i++) this.addHash(hs![i] as number, ov ? ov[i] : undefined);
+      for (let i = 0; i < other.n; i++) this.addHashAt(hs!, i, ov ? ov[i] : undefined);
       return;
     }
     if (!this.registers) this.toSketch();
@@ -230,7 +240,7 @@ export class BoundedDistinct {
     this.sum = HLL_M;
     this.zeros = HLL_M;
     this.estimate = -1;
-    for (let i = 0; i < n; i++) this.sketch(hs![i] as number);
+    for (let i = 0; i < n; i++) this.sketch(hs!, i);
     this.n = 0;
   }
 
@@ -249,7 +259,9 @@ export class BoundedDistinct {
     this.estimate = -1;
   }
 
-  private sketch(h: number): void {
+  /** Adds hash src[at] to the registers. */
+  private sketch(src: Uint32Array, at: number): void {
+    const h = src[at] as number;
     const idx = h >>> (32 - HLL_P);
     const rest = (h << HLL_P) >>> 0;
     const rank = rest === 0 ? HLL_MAX_RANK : Math.clz32(rest) + 1;
@@ -266,6 +278,8 @@ export class BoundedDistinct {
 }
 
 const NO_HASHES = new Uint32Array(0);
+/** A hash handed to addHash() / addHashed(), read back by the …At / …From form (no heap number per call). */
+const HASH_ARG = new Uint32Array(1);
 const POW2_NEG: Float64Array = Float64Array.from({ length: HLL_MAX_RANK + 1 }, (_, v) => 2 ** -v);
 
 // ---- top contributors ---------------------------------------------------------------------------
@@ -329,6 +343,13 @@ export class TopSet {
 
   /** add() with the key's hash32 already computed. */
   addHashed(f: number, h: number, key: string, n = 1): void {
+    HASH_ARG[0] = h;
+    this.addFrom(f, HASH_ARG, 0, key, n);
+  }
+
+  /** addHashed(f, src[at], key, n): the hash read from a typed array (see BoundedDistinct.addHashAt). */
+  addFrom(f: number, src: Uint32Array, at0f: number, key: string, n = 1): void {
+    const h = src[at0f] as number;
     const num = this.num;
     const keys = this.keys;
     const F = this.fields;
@@ -344,27 +365,33 @@ export class TopSet {
       return;
     }
     x = at0;
-    for (let i = 0; i < len; i++, x += step) {
-      if (num[x] === h && keys[f + F * i] === key) {
-        const v = (num[x + 1] as number) + n;
-        num[x + 1] = v > TOP_COUNT_MAX ? TOP_COUNT_MAX : v;
-        num[F + f] = i;
-        return;
-      }
-    }
     let at = len;
     if (len < this.k) {
+      for (let i = 0; i < len; i++, x += step) {
+        if (num[x] === h && keys[f + F * i] === key) {
+          const v = (num[x + 1] as number) + n;
+          num[x + 1] = v > TOP_COUNT_MAX ? TOP_COUNT_MAX : v;
+          num[F + f] = i;
+          return;
+        }
+      }
       if (len >= this.rows) {
         this.grow(len);
-        this.addHashed(f, h, key, n);
+        this.addFrom(f, src, at0f, key, n);
         return;
       }
       num[f] = len + 1;
     } else {
-      let min = Infinity;
-      x = at0 + 1;
+      // full: one pass looks for the key and, in case it is absent, for the first slot of least count (replaced)
+      let min = TOP_COUNT_MAX + 1;
       for (let i = 0; i < len; i++, x += step) {
-        const c = num[x] as number;
+        if (num[x] === h && keys[f + F * i] === key) {
+          const v = (num[x + 1] as number) + n;
+          num[x + 1] = v > TOP_COUNT_MAX ? TOP_COUNT_MAX : v;
+          num[F + f] = i;
+          return;
+        }
+        const c = num[x + 1] as number;
         if (c < min) {
           min = c;
           at = i;
@@ -385,7 +412,7 @@ export class TopSet {
     const on = other.num;
     for (let i = 0, len = other.size(f); i < len; i++) {
       const x = 2 * F + 2 * f + 2 * F * i;
-      this.addHashed(into, on[x] as number, other.keys[f + F * i]!, on[x + 1] as number);
+      this.addFrom(into, on, x, other.keys[f + F * i]!, on[x + 1] as number);
     }
   }
 
@@ -607,20 +634,37 @@ const STATUS_HASH: Uint32Array = Uint32Array.from(STATUS_TEXT, hash32);
 export class EventHashes {
   /** The event these are the hashes of. */
   of: WindowEvent | null = null;
-  ip = 0;
-  path = 0;
+  /** [ip, path, route] (HASH_IP…): read by the windows from here, never passed as (boxed) numbers. */
+  readonly v = new Uint32Array(3);
+
+  get ip(): number {
+    return this.v[HASH_IP] as number;
+  }
+
+  get path(): number {
+    return this.v[HASH_PATH] as number;
+  }
+
   /** hash32(e.route || e.path). */
-  route = 0;
+  get route(): number {
+    return this.v[HASH_ROUTE] as number;
+  }
 
   set(e: WindowEvent): this {
     this.of = e;
-    this.ip = hash32(e.clientIp);
-    const p = (this.path = hash32(e.path));
+    const v = this.v;
+    v[HASH_IP] = hash32(e.clientIp);
+    const p = hash32(e.path);
+    v[HASH_PATH] = p;
     const r = e.route;
-    this.route = r && r !== e.path ? hash32(r) : p;
+    v[HASH_ROUTE] = r && r !== e.path ? hash32(r) : p;
     return this;
   }
 }
+
+const HASH_IP = 0;
+const HASH_PATH = 1;
+const HASH_ROUTE = 2;
 
 /** For add() calls without hashes (filled per call). */
 const scratchHashes = new EventHashes();
@@ -779,20 +823,21 @@ export class WindowAggregate {
     this.activity = (this.activity | (1 << (slice < 0 ? 0 : slice > SLICES - 1 ? SLICES - 1 : slice))) >>> 0;
     const tr = this.tracks;
     this.filled |= tr;
-    if (tr & TRACK_PATHS) (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHash(h.path);
-    if (tr & TRACK_IPS) (this.dIps ??= new BoundedDistinct()).addHash(h.ip, e.clientIp);
+    const hv = h.v;
+    if (tr & TRACK_PATHS) (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHashAt(hv, HASH_PATH);
+    if (tr & TRACK_IPS) (this.dIps ??= new BoundedDistinct()).addHashAt(hv, HASH_IP, e.clientIp);
     if (tr & TRACK_TOKENS && e.tokenId) (this.dTokens ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHash(hash32(e.tokenId));
     if (tr & TRACK_ENDPOINTS) (this.dEndpoints ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHash(endpointHash(e.method, e.route || e.path));
     if (tr & TRACK_TOPS) {
       const t = (this.tops ??= new TopSet(TOP_FIELDS.length));
-      t.addHashed(TOP_IPS, h.ip, e.clientIp);
-      t.addHashed(TOP_PATHS, h.path, e.path);
-      if (s >= 0 && s < 600) t.addHashed(TOP_STATUSES, STATUS_HASH[s] as number, STATUS_TEXT[s]!);
+      t.addFrom(TOP_IPS, hv, HASH_IP, e.clientIp);
+      t.addFrom(TOP_PATHS, hv, HASH_PATH, e.path);
+      if (s >= 0 && s < 600) t.addFrom(TOP_STATUSES, STATUS_HASH, s, STATUS_TEXT[s]!);
       else t.add(TOP_STATUSES, String(s));
-      t.addHashed(TOP_ROUTES, h.route, e.route || e.path);
-      if (failed) t.addHashed(TOP_FAIL_IPS, h.ip, e.clientIp);
+      t.addFrom(TOP_ROUTES, hv, HASH_ROUTE, e.route || e.path);
+      if (failed) t.addFrom(TOP_FAIL_IPS, hv, HASH_IP, e.clientIp);
     }
-    if (failed && tr & TRACK_FAIL_IPS) (this.dFailIps ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHash(h.ip);
+    if (failed && tr & TRACK_FAIL_IPS) (this.dFailIps ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHashAt(hv, HASH_IP);
     if (tr & TRACK_LATENCY) this.latency.add(e.latencyMs);
     if (tr & TRACK_LOCATIONS) {
       if (e.asn > 0) this.addAsn(e.asn);
