@@ -19,6 +19,14 @@ eventBusContract(
   { partitions: KAFKA_PARTITIONS, testTimeoutMs: 240_000, waitTimeoutMs: 90_000 },
 );
 
+// The same contract with the Kafka adapter's pipelined consumption (ingest's raw logs): fetching goes on while
+// handlers run, two partitions' handlers at once.
+eventBusContract(
+  'kafka, pipelined',
+  async () => new KafkaEventBus({ brokers: testEndpoints().kafkaBrokers, clientId: uniqueName('vigil-test'), logger: quiet }),
+  { partitions: KAFKA_PARTITIONS, testTimeoutMs: 240_000, waitTimeoutMs: 90_000, extraSubscribeOptions: { pipelined: true, partitionConcurrency: 2 } },
+);
+
 describe(KafkaEventBus.name, () => {
   it('reports an unreachable broker as unhealthy', async () => {
     const bus = new KafkaEventBus({ brokers: ['127.0.0.1:1'], clientId: uniqueName('vigil-test') });

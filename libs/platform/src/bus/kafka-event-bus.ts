@@ -45,6 +45,50 @@ export interface KafkaSubscribeOptions extends SubscribeOptions {
    * partitions (e.g. ingest) should raise it. Bounded at 32; in effect min(this, partitions held).
    */
   partitionConcurrency?: number;
+  /**
+   * Hand the batches of all partitions that one fetch brought to the handler in one call (default false), up to
+   * maxBatchSize messages a call, and commit their offsets together once it resolves. For handlers whose cost is
+   * mostly per call rather than per message (the alert's store rounds: one ClickHouse insert costs about the same for
+   * one row or a hundred). Each partition's messages stay in order within a call and across calls; the context's
+   * `partition` is the first message's (each message carries its own). A failed call redelivers every partition in
+   * it from its first message of the call. Implies a partitionConcurrency of 32, so a fetch's batches arrive together.
+   */
+  mergePartitions?: boolean;
+  /**
+   * Fetch on while the handler works (default false). kafkajs fetches again only once every batch of its last fetch
+   * has been handled, so a handler waiting on its store leaves the process idle and the next batch unfetched. Pipelined,
+   * a fetched batch is queued on its partition's lane and the fetch loop goes on; up to partitionConcurrency handler
+   * calls run at once (one per partition), and at most twice that many batches wait, after which fetching waits too
+   * (bounded memory). Guarantees stay those of the port: a partition's batches are handled in order and its offsets
+   * commit, in order, only after its handler resolved; a failed batch's partition is paused, its queued batches are
+   * dropped and it is fetched again from the failed batch after the backoff. Differences: a rebalance may revoke a
+   * partition while its batch is still in the handler (onRevoked waits for it; its commit is refused and the next
+   * owner handles it again: at-least-once, as after a crash), and close() waits for running handlers, drops queued ones.
+   * Not with mergePartitions.
+   */
+  pipelined?: boolean;
+}
+
+/** pipelined: one partition's queue of handler calls. */
+interface Lane {
+  tail: Promise<void>;
+  /** Bumped when the lane's queued batches must be dropped (a failure, a revocation, close). */
+  generation: number;
+  /** Waiting out a failure's backoff, paused and sought back: fetched batches of the partition are dropped. */
+  blocked: boolean;
+  /** Offset of the last message queued in this generation (a rejoin that keeps the partition refetches from its commit). */
+  accepted: bigint;
+}
+
+/** One partition's fetched batch waiting in, or being handled by, a merged call (KafkaSubscribeOptions.mergePartitions). */
+interface MergeEntry {
+  readonly payload: EachBatchPayload;
+  readonly messages: InboundMessage[];
+  readonly lag: { highWatermark: string; next: string };
+  /** Index of the first message not yet handled. */
+  next: number;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
 }
 
 /** Per-partition fetch size in bytes for handler batches of `maxBatch` messages. */
@@ -87,8 +131,8 @@ const defaultPartitioner: ICustomPartitioner = () => {
  * leader that fails before its followers copied it. No compression: CPU is what ingest is short of, not bandwidth.
  * One kafkajs consumer per subscription; offsets are committed by hand after the handler resolves, and a batch whose
  * handler throws is fetched again after a backoff (at-least-once). One partition's batches at a time per subscription
- * unless it asks for more (KafkaSubscribeOptions.partitionConcurrency); a partition's own batches are always handled
- * in order.
+ * unless it asks for more (KafkaSubscribeOptions.partitionConcurrency) or for a fetch's partitions in one call
+ * (mergePartitions); a partition's own batches are always handled in order.
  */
 export class KafkaEventBus implements EventBus, ConsumerLagSource {
   readonly kind = 'kafka' as const;
@@ -270,6 +314,17 @@ class KafkaSubscription implements Subscription {
   /** Per held partition: high watermark of the last fetched batch and the next offset to process (for consumerLag). */
   private readonly lag = new Map<number, { highWatermark: string; next: string }>();
   private readonly concurrency: number;
+  private readonly merging: boolean;
+  /** Batches of the current fetch waiting for the merged call that setImmediate schedules. */
+  private mergeQueue: MergeEntry[] = [];
+  private readonly pipelined: boolean;
+  private readonly lanes = new Map<number, Lane>();
+  /** pipelined: batches accepted and not finished, their bound, handler calls running, and who waits for either. */
+  private outstanding = 0;
+  private readonly outstandingLimit: number;
+  private runningCalls = 0;
+  private readonly capacityWaiters: (() => void)[] = [];
+  private readonly slotWaiters: (() => void)[] = [];
 
   constructor(
     kafka: InstanceType<typeof Kafka>,
@@ -278,7 +333,12 @@ class KafkaSubscription implements Subscription {
     private readonly logger: BusLogger | undefined,
     private readonly onClosed: () => void,
   ) {
-    this.concurrency = Math.min(MAX_PARTITION_CONCURRENCY, Math.max(1, Math.floor(options.partitionConcurrency ?? 1)));
+    this.merging = options.mergePartitions === true;
+    this.pipelined = options.pipelined === true && !this.merging;
+    this.concurrency = this.merging
+      ? MAX_PARTITION_CONCURRENCY
+      : Math.min(MAX_PARTITION_CONCURRENCY, Math.max(1, Math.floor(options.partitionConcurrency ?? 1)));
+    this.outstandingLimit = 3 * this.concurrency;
     // One fetch brings a full handler batch per partition (kafkajs' default is 1 MiB, ~1,000 messages of 1 KB), and
     // the fetch as a whole has room for every partition handled at once. minBytes stays 1: a fetch returns as soon
     // as anything is there, so latency-sensitive consumers (anomalies → alert) never wait for a fuller batch.
@@ -304,6 +364,7 @@ class KafkaSubscription implements Subscription {
       const held = [...this.assigned];
       this.assigned = new Set();
       this.lag.clear();
+      this.dropLanes(held);
       if (held.length) this.enqueueCallback('onRevoked', held);
       // kafkajs gives up for good on an error it deems non-retriable (the broker answering a JoinGroup/SyncGroup with a
       // protocol error, for one): the consumer is disconnected and the process would stay up consuming nothing.
@@ -344,6 +405,11 @@ class KafkaSubscription implements Subscription {
       this.closing = true;
       this.stop.abort();
       try {
+        if (this.pipelined) {
+          // Still a member: let running handlers finish and commit, drop what waits, then leave.
+          this.dropLanes([...this.lanes.keys()]);
+          await Promise.all([...this.lanes.values()].map((l) => l.tail));
+        }
         await this.consumer.disconnect();
       } finally {
         const held = [...this.assigned];
@@ -372,6 +438,7 @@ class KafkaSubscription implements Subscription {
       this.pendingSeeks.delete(p);
       this.lag.delete(p);
     }
+    this.dropLanes(revoked);
     this.logger?.info({ topic: this.options.topic, groupId: this.options.groupId, partitions: [...now].sort((a, b) => a - b) }, 'kafka partitions assigned');
     if (revoked.length) this.enqueueCallback('onRevoked', revoked);
     if (added.length) this.enqueueCallback('onAssigned', added);
@@ -383,6 +450,8 @@ class KafkaSubscription implements Subscription {
     const sorted = [...partitions].sort((a, b) => a - b);
     this.callbacks = this.callbacks.then(async () => {
       try {
+        // pipelined: a revoked partition's running handler finishes before the callback (state checkpoints) runs
+        if (which === 'onRevoked') await Promise.all(sorted.map((p) => this.lanes.get(p)?.tail));
         const seeks = await fn(sorted);
         if (which === 'onAssigned' && seeks) {
           for (const [p, offset] of Object.entries(seeks)) if (/^\d+$/.test(offset)) this.pendingSeeks.set(Number(p), offset);
@@ -408,6 +477,8 @@ class KafkaSubscription implements Subscription {
     const messages = batch.messages.map((m) => toInbound(topic, partition, m));
     const lag = { highWatermark: batch.highWatermark, next: messages[0]?.offset ?? batch.highWatermark };
     this.lag.set(partition, lag);
+    if (this.merging) return this.joinMergedCall(payload, messages, lag);
+    if (this.pipelined) return this.queueOnLane(payload, messages, lag);
     const ctx: BatchContext = {
       topic,
       partition,
@@ -432,6 +503,215 @@ class KafkaSubscription implements Subscription {
       payload.resolveOffset(last.offset);
       lag.next = next;
       this.failures.delete(partition);
+    }
+  }
+
+  /**
+   * pipelined: the batch's chunks are queued on the partition's lane and its offsets resolved (the next fetch starts
+   * after them), so kafkajs fetches on at once unless too many chunks wait already.
+   */
+  private async queueOnLane(payload: EachBatchPayload, messages: InboundMessage[], lag: { highWatermark: string; next: string }): Promise<void> {
+    const { partition } = payload.batch;
+    let lane = this.lanes.get(partition);
+    if (!lane) this.lanes.set(partition, (lane = { tail: Promise.resolve(), generation: 0, blocked: false, accepted: -1n }));
+    // fetched before a failure paused and sought the partition back: dropped, unresolved (the seek refetches it)
+    if (lane.blocked || this.closing) return;
+    const generation = lane.generation;
+    // After a rejoin that kept the partition, kafkajs fetches again from the committed offset: what is queued already is
+    // not queued twice.
+    let from = 0;
+    while (from < messages.length && BigInt(messages[from]!.offset) <= lane.accepted) from++;
+    if (from > 0) {
+      messages = messages.slice(from);
+      payload.resolveOffset(lane.accepted.toString());
+    }
+    const maxBatch = Math.max(1, this.options.maxBatchSize ?? DEFAULT_MAX_BATCH);
+    for (let i = 0; i < messages.length; i += maxBatch) {
+      while (this.outstanding >= this.outstandingLimit) await this.waitForCapacity(payload);
+      if (lane.generation !== generation || this.closing || !payload.isRunning()) return;
+      const chunk = messages.slice(i, i + maxBatch);
+      this.outstanding += 1;
+      payload.resolveOffset(chunk[chunk.length - 1]!.offset);
+      lane.accepted = BigInt(chunk[chunk.length - 1]!.offset);
+      const l = lane;
+      lane.tail = lane.tail
+        .then(() => this.runLaneChunk(payload, l, generation, chunk, lag))
+        .finally(() => {
+          this.outstanding -= 1;
+          this.capacityWaiters.shift()?.();
+        });
+    }
+  }
+
+  /** Until a queued chunk finishes; heartbeats meanwhile (kafkajs does not while its eachBatch waits here). */
+  private async waitForCapacity(payload: EachBatchPayload): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    let waiter: (() => void) | undefined;
+    const freed = await new Promise<boolean>((resolve) => {
+      waiter = () => resolve(true);
+      this.capacityWaiters.push(waiter);
+      timer = setTimeout(() => resolve(false), BACKOFF_HEARTBEAT_MS);
+    });
+    clearTimeout(timer);
+    if (!freed) {
+      const i = this.capacityWaiters.indexOf(waiter!);
+      if (i >= 0) this.capacityWaiters.splice(i, 1);
+      await payload.heartbeat().catch(() => undefined);
+    }
+  }
+
+  /** One queued chunk: wait for a handler slot, handle, commit; never throws (a failure blocks the lane instead). */
+  private async runLaneChunk(payload: EachBatchPayload, lane: Lane, generation: number, chunk: InboundMessage[], lag: { next: string }): Promise<void> {
+    if (lane.generation !== generation) return;
+    if (this.runningCalls >= this.concurrency) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    else this.runningCalls += 1;
+    try {
+      if (lane.generation !== generation) return;
+      const { topic, partition } = payload.batch;
+      const ctx: BatchContext = {
+        topic,
+        partition,
+        heartbeat: () => payload.heartbeat(),
+        isRunning: () => !this.closing && lane.generation === generation,
+      };
+      const first = chunk[0]!;
+      try {
+        await this.handler(chunk, ctx);
+      } catch (err) {
+        this.blockLane(lane, partition, first, err);
+        return;
+      }
+      const next = (BigInt(chunk[chunk.length - 1]!.offset) + 1n).toString();
+      try {
+        await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
+      } catch (err) {
+        // handled but not committed (a rebalance took the partition, or the coordinator is away): fetched and handled
+        // again from this chunk, by this member after the backoff or by the partition's next owner
+        this.blockLane(lane, partition, first, err);
+        return;
+      }
+      lag.next = next;
+      this.failures.delete(partition);
+    } finally {
+      const waiter = this.slotWaiters.shift();
+      if (waiter) waiter(); // the slot passes straight on
+      else this.runningCalls -= 1;
+    }
+  }
+
+  /** A chunk failed: drop the lane's queued chunks, pause and seek the partition back to it, resume after a backoff. */
+  private blockLane(lane: Lane, partition: number, first: InboundMessage, err: unknown): void {
+    const { topic } = this.options;
+    lane.generation += 1;
+    lane.accepted = -1n;
+    const failures = (this.failures.get(partition) ?? 0) + 1;
+    this.failures.set(partition, failures);
+    if (this.closing || !this.assigned.has(partition)) return;
+    const delay = redeliveryDelay(this.options.retryDelayMs, failures);
+    this.logger?.warn(
+      { topic, partition, groupId: this.options.groupId, offset: first.offset, failures, retryInMs: delay, err: errorMessage(err) },
+      'event bus handler failed; batch will be redelivered',
+    );
+    lane.blocked = true;
+    try {
+      this.consumer.pause([{ topic, partitions: [partition] }]);
+      this.consumer.seek({ topic, partition, offset: first.offset });
+    } catch (e) {
+      this.logger?.warn({ topic, partition, err: errorMessage(e) }, 'could not pause and seek back a failed partition (consumer not running)');
+    }
+    const generation = lane.generation;
+    lane.tail = lane.tail.then(async () => {
+      await abortableDelay(delay, this.stop.signal);
+      if (lane.generation !== generation || this.closing) return;
+      lane.blocked = false;
+      try {
+        this.consumer.resume([{ topic, partitions: [partition] }]);
+      } catch {
+        // not running any more: the next run starts from the committed offsets
+      }
+    });
+  }
+
+  /** Queued chunks of these partitions are dropped (unhandled, uncommitted: refetched by whoever holds them next). */
+  private dropLanes(partitions: number[]): void {
+    for (const p of partitions) {
+      const lane = this.lanes.get(p);
+      if (!lane) continue;
+      lane.generation += 1;
+      lane.accepted = -1n;
+      if (lane.blocked) {
+        lane.blocked = false;
+        try {
+          this.consumer.resume([{ topic: this.options.topic, partitions: [p] }]);
+        } catch {
+          // not running: nothing paused to undo
+        }
+      }
+    }
+  }
+
+  /**
+   * mergePartitions: the batch waits for the merged call of its fetch. kafkajs hands a fetch's batches to its workers
+   * in one go and each reaches here within a few microtasks, so a call scheduled with setImmediate takes them all; a
+   * straggler starts a call of its own (other partitions, so order still holds). Resolves once the batch's messages
+   * are handled and committed or, after a failure, once its redelivery is arranged, as onBatch does for one partition.
+   */
+  private joinMergedCall(payload: EachBatchPayload, messages: InboundMessage[], lag: MergeEntry['lag']): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.mergeQueue.length === 0) {
+        setImmediate(() => {
+          const entries = this.mergeQueue;
+          this.mergeQueue = [];
+          this.runMergedCalls(entries).then(
+            () => entries.forEach((e) => e.resolve()),
+            (err: unknown) => entries.forEach((e) => e.reject(err)),
+          );
+        });
+      }
+      this.mergeQueue.push({ payload, messages, lag, next: 0, resolve, reject });
+    });
+  }
+
+  /** Handler calls of up to maxBatchSize messages over the entries' partitions until all are handled (or redelivered). */
+  private async runMergedCalls(entries: MergeEntry[]): Promise<void> {
+    const maxBatch = Math.max(1, this.options.maxBatchSize ?? DEFAULT_MAX_BATCH);
+    const lead = entries[0];
+    if (!lead) return;
+    const ctx: BatchContext = {
+      topic: this.options.topic,
+      partition: lead.payload.batch.partition,
+      heartbeat: () => lead.payload.heartbeat(),
+      isRunning: () => !this.closing && lead.payload.isRunning(),
+    };
+    for (let call = 0; ; call++) {
+      // After the first call, as onBatch does: stop when closing, and leave a partition that was sought elsewhere.
+      if (call > 0 && !ctx.isRunning()) return;
+      const live = entries.filter((e) => e.next < e.messages.length && !(call > 0 && e.payload.isStale()));
+      if (live.length === 0) return;
+      const chunk: InboundMessage[] = [];
+      const parts: { entry: MergeEntry; end: number }[] = [];
+      for (const entry of live) {
+        if (chunk.length >= maxBatch) break;
+        const end = Math.min(entry.messages.length, entry.next + (maxBatch - chunk.length));
+        for (let i = entry.next; i < end; i++) chunk.push(entry.messages[i]!);
+        parts.push({ entry, end });
+      }
+      ctx.partition = chunk[0]!.partition;
+      try {
+        await this.handler(chunk, ctx);
+      } catch (err) {
+        // Every partition not yet fully handled (in this call or waiting for the next) starts again at its next message.
+        await Promise.all(live.map((e) => this.redeliverLater(e.payload, e.messages[e.next]!, err)));
+        return;
+      }
+      const offsets = parts.map(({ entry, end }) => ({ partition: entry.payload.batch.partition, offset: (BigInt(entry.messages[end - 1]!.offset) + 1n).toString() }));
+      await lead.payload.commitOffsetsIfNecessary({ topics: [{ topic: this.options.topic, partitions: offsets }] });
+      parts.forEach(({ entry, end }, i) => {
+        entry.payload.resolveOffset(entry.messages[end - 1]!.offset);
+        entry.lag.next = offsets[i]!.offset;
+        entry.next = end;
+        this.failures.delete(entry.payload.batch.partition);
+      });
     }
   }
 

@@ -2,7 +2,8 @@
  * Event bus port. Adapters: Kafka (kafkajs) for distributed mode, in-process for standalone.
  * Semantics both adapters honour (proved by the shared contract suite):
  * - messages with the same key go to the same partition and keep their order;
- * - a handler receives batches from one partition at a time;
+ * - a handler receives batches from one partition at a time (unless a Kafka subscription asks for a fetch's
+ *   partitions in one call: KafkaSubscribeOptions.mergePartitions);
  * - a batch is acknowledged (offsets committed) only after the handler resolves;
  *   if it throws, the same messages are redelivered (at-least-once);
  * - one consumer group shares the partitions among its members; different groups each get every message.

@@ -11,6 +11,11 @@ export interface EventBusContractOptions {
   testTimeoutMs?: number;
   /** Upper bound for each waitFor in the suite. */
   waitTimeoutMs?: number;
+  /**
+   * Adapter-specific subscription options added to every subscription of the suite (e.g. the Kafka adapter's
+   * `pipelined`), so each mode of an adapter is held to the same contract.
+   */
+  extraSubscribeOptions?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -20,6 +25,7 @@ export interface EventBusContractOptions {
 export function eventBusContract(name: string, makeBus: () => Promise<EventBus>, opts: EventBusContractOptions): void {
   const testTimeout = opts.testTimeoutMs ?? 60_000;
   const waitTimeoutMs = opts.waitTimeoutMs ?? 45_000;
+  const extra = opts.extraSubscribeOptions ?? {};
   const until = <T>(check: () => T, what: string) => waitFor(check, { what, timeoutMs: waitTimeoutMs, intervalMs: 25 });
 
   describe(`EventBus contract: ${name}`, () => {
@@ -42,6 +48,7 @@ export function eventBusContract(name: string, makeBus: () => Promise<EventBus>,
       const assigned = new Set<number>();
       const sub = await bus.subscribe(
         {
+          ...extra,
           ...options,
           onAssigned: (ps) => ps.forEach((p) => assigned.add(p)),
           onRevoked: (ps) => ps.forEach((p) => assigned.delete(p)),
@@ -270,6 +277,7 @@ export function eventBusContract(name: string, makeBus: () => Promise<EventBus>,
         const received: InboundMessage[] = [];
         const sub = await bus.subscribe(
           {
+            ...extra,
             topic,
             groupId: uniqueName('g'),
             onAssigned: async (partitions) => {
@@ -307,7 +315,7 @@ export function eventBusContract(name: string, makeBus: () => Promise<EventBus>,
 
         const received: InboundMessage[] = [];
         const sub = await bus.subscribe(
-          { topic, groupId, onAssigned: (ps) => (ps.includes(partition) ? { [partition]: '2' } : undefined) },
+          { ...extra, topic, groupId, onAssigned: (ps) => (ps.includes(partition) ? { [partition]: '2' } : undefined) },
           async (batch) => {
             received.push(...batch);
           },
