@@ -55,9 +55,28 @@ const SLOT_END = ASN_FROM + ASN_HEADERS.length;
 const SLOT_OF = new Map<string, number>(SLOT_NAMES.map((n, i) => [n, i]));
 /** Scratch slots, reset per record (parsing is synchronous, so one set serves every call). */
 const slots: string[] = SLOT_NAMES.map(() => '');
+/** Bit i set when slot i was written since the last clearSlots() (SLOT_END ≤ 31): a record sets a few of them. */
+let written = 0;
+const VERSION_MASK = rangeMask(VERSION_FROM, IDENTITY_FROM);
+const IDENTITY_MASK = rangeMask(IDENTITY_FROM, COUNTRY_FROM);
+const COUNTRY_MASK = rangeMask(COUNTRY_FROM, ASN_FROM);
+const ASN_MASK = rangeMask(ASN_FROM, SLOT_END);
+if (SLOT_END > 31) throw new Error('header slots no longer fit the 31-bit written mask');
+const CREDENTIAL_MASK = (1 << X_API_KEY) | (1 << APIKEY) | (1 << AUTHORIZATION);
+
+function rangeMask(from: number, to: number): number {
+  let m = 0;
+  for (let i = from; i < to; i++) m |= 1 << i;
+  return m;
+}
+
+function setSlot(i: number, v: string): void {
+  slots[i] = v;
+  written |= 1 << i;
+}
 
 function clearSlots(): void {
-  for (let i = 0; i < SLOT_END; i++) slots[i] = '';
+  for (let i = 0; written !== 0; i++, written >>>= 1) if ((written & 1) !== 0) slots[i] = '';
 }
 
 /** The first non-empty slot in [from, to), in the order of the name lists above. */
@@ -71,14 +90,15 @@ function applySlots(d: Draft): void {
   if (d.userAgent === '') d.userAgent = slots[USER_AGENT]!;
   if (d.host === '') d.host = slots[HOST]!;
   if (d.requestId === '') d.requestId = slots[REQUEST_ID]!;
-  if (d.apiVersion === '') d.apiVersion = firstSlot(VERSION_FROM, IDENTITY_FROM);
-  if (d.identity === '') d.identity = firstSlot(IDENTITY_FROM, COUNTRY_FROM);
-  if (d.credential === '') {
+  // A range with no slot written holds only '': firstSlot would return '' (and the credential readers '' too).
+  if (d.apiVersion === '' && (written & VERSION_MASK) !== 0) d.apiVersion = firstSlot(VERSION_FROM, IDENTITY_FROM);
+  if (d.identity === '' && (written & IDENTITY_MASK) !== 0) d.identity = firstSlot(IDENTITY_FROM, COUNTRY_FROM);
+  if (d.credential === '' && (written & CREDENTIAL_MASK) !== 0) {
     d.credential =
       credentialFromKeyHeader(slots[X_API_KEY]!) || credentialFromKeyHeader(slots[APIKEY]!) || credentialFromAuthorization(slots[AUTHORIZATION]!);
   }
-  if (d.country === '') d.country = firstSlot(COUNTRY_FROM, ASN_FROM);
-  if (d.asn === 0 || d.asn === '') d.asn = firstSlot(ASN_FROM, SLOT_END);
+  if (d.country === '' && (written & COUNTRY_MASK) !== 0) d.country = firstSlot(COUNTRY_FROM, ASN_FROM);
+  if (d.asn === 0 || d.asn === '') d.asn = (written & ASN_MASK) !== 0 ? firstSlot(ASN_FROM, SLOT_END) : '';
 }
 
 /**
@@ -86,7 +106,8 @@ function applySlots(d: Draft): void {
  * api version, identity, raw credential, country, ASN.
  */
 export function applyHeaders(d: Draft, get: HeaderGetter): void {
-  for (let i = 0; i < SLOT_END; i++) slots[i] = get(SLOT_NAMES[i]!);
+  clearSlots();
+  for (let i = 0; i < SLOT_END; i++) setSlot(i, get(SLOT_NAMES[i]!));
   applySlots(d);
 }
 
@@ -100,7 +121,7 @@ export function applyLowerCaseHeaders(d: Draft, h: unknown): void {
     const bag = h as Record<string, unknown>;
     for (const k in bag) {
       const i = SLOT_OF.get(k);
-      if (i !== undefined) slots[i] = headerText(bag[k]);
+      if (i !== undefined) setSlot(i, headerText(bag[k]));
     }
   }
   applySlots(d);
@@ -143,7 +164,7 @@ export function applyPrefixedHeaders(d: Draft, r: Record<string, unknown>, prefi
         found = true;
       }
       const i = prefixedSlot(slotsOf, k, p);
-      if (i !== -1) slots[i] = headerText(r[k]);
+      if (i !== -1) setSlot(i, headerText(r[k]));
     }
   }
   if (found) applySlots(d);

@@ -19,6 +19,25 @@ export function splitTarget(target: string): [path: string, query: string] {
   return [target.slice(0, q), hash === -1 ? target.slice(q + 1) : target.slice(q + 1, hash)];
 }
 
+/**
+ * splitTarget into a draft's path and query, without the pair (an array and its iterator per record when
+ * destructured). Same values as `[d.path, d.query] = splitTarget(target)`.
+ */
+export function setTarget(d: { path: string; query: string }, target: string): void {
+  const q = target.indexOf('?');
+  const hash = target.indexOf('#');
+  if (q === -1) {
+    d.path = hash === -1 ? target : target.slice(0, hash);
+    d.query = '';
+  } else if (hash !== -1 && hash < q) {
+    d.path = target.slice(0, hash);
+    d.query = '';
+  } else {
+    d.path = target.slice(0, q);
+    d.query = hash === -1 ? target.slice(q + 1) : target.slice(q + 1, hash);
+  }
+}
+
 /** An absolute URL (`https://host/path?q`) to its request target (`/path?q`); other input is returned as is. */
 export function targetFromUrl(url: string): string {
   const scheme = url.indexOf('://');

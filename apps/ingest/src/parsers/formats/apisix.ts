@@ -1,6 +1,6 @@
 import { emptyDraft, type Draft } from '../../normalise/draft.js';
 import { applyLowerCaseHeaders } from '../../normalise/headers.js';
-import { splitTarget, targetFromUrl } from '../../normalise/query.js';
+import { setTarget, targetFromUrl } from '../../normalise/query.js';
 import { reject, type Rejection } from '../../normalise/reject.js';
 import { parseAnyTime } from '../../normalise/time.js';
 import type { JsonFormat, JsonRecord } from '../types.js';
@@ -26,9 +26,7 @@ export const apisix: JsonFormat = {
     if (Number.isNaN(d.ts)) d.tsRaw = rawText(r.start_time);
     d.peer = str(r.client_ip);
     d.method = str(req.method);
-    const [path, query] = splitTarget(str(req.uri) || targetFromUrl(str(req.url)));
-    d.path = path;
-    d.query = query;
+    setTarget(d, str(req.uri) || targetFromUrl(str(req.url)));
     d.status = num(res?.status);
     d.latencyMs = r.latency === undefined ? 0 : num(r.latency);
     d.bytesIn = bytes(req.size);

@@ -1,6 +1,6 @@
 import { emptyDraft, type Draft } from '../../normalise/draft.js';
 import { credentialFromAuthorization, credentialFromKeyHeader } from '../../normalise/token.js';
-import { splitTarget } from '../../normalise/query.js';
+import { setTarget } from '../../normalise/query.js';
 import type { Rejection } from '../../normalise/reject.js';
 import { parseAnyTime } from '../../normalise/time.js';
 import type { JsonFormat, JsonRecord } from '../types.js';
@@ -26,9 +26,7 @@ export const envoy: JsonFormat = {
     d.peer = str(r.downstream_remote_address);
     d.xff = str(r.x_forwarded_for);
     d.method = str(r.method);
-    const [path, query] = splitTarget(str(r.path));
-    d.path = path;
-    d.query = query;
+    setTarget(d, str(r.path));
     d.status = num(r.response_code);
     d.latencyMs = r.duration === undefined ? 0 : num(r.duration);
     d.bytesIn = bytes(r.bytes_received);

@@ -1,6 +1,6 @@
 import { emptyDraft, type Draft } from '../../normalise/draft.js';
 import { applyPrefixedHeaders } from '../../normalise/headers.js';
-import { splitTarget } from '../../normalise/query.js';
+import { setTarget } from '../../normalise/query.js';
 import type { Rejection } from '../../normalise/reject.js';
 import { parseAnyTime } from '../../normalise/time.js';
 import type { JsonFormat, JsonRecord } from '../types.js';
@@ -22,9 +22,7 @@ export const traefik: JsonFormat = {
     if (Number.isNaN(d.ts)) d.tsRaw = rawText(start);
     d.peer = str(r.ClientHost) || str(r.ClientAddr);
     d.method = str(r.RequestMethod);
-    const [path, query] = splitTarget(str(r.RequestPath));
-    d.path = path;
-    d.query = query;
+    setTarget(d, str(r.RequestPath));
     d.status = num(r.DownstreamStatus);
     d.latencyMs = r.Duration === undefined ? 0 : num(r.Duration) / 1e6;
     d.bytesIn = bytes(r.RequestContentSize);
