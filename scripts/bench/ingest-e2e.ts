@@ -2,7 +2,7 @@
  * Ingest end to end: raw gateway records on Kafka → raw-log consumer → parse/normalise → ClickHouse insert → publish.
  *
  *   npx tsx scripts/bench/ingest-e2e.ts [--records 300000] [--producer backlog|concurrent] [--batch-max-events 5000]
- *                                       [--raw-partitions 128] [--produce-set 1000]            (backlog)
+ *                                       [--raw-partitions 128] [--produce-set 2000]            (backlog)
  *                                       [--max-lag 8000] [--produce-chunk 8000] [--produce-inflight 1] (concurrent)
  *                                       [--private-clickhouse yes] [--envelopes no]
  *
@@ -19,11 +19,12 @@
  *   ClickHouse (the method of kafka-consumer-perf-test). The shared Kafka mock cannot create a topic with many
  *   partitions (no CreateTopics API; auto-created topics get 4) and keeps only ~5 MiB per partition, so this mode runs
  *   a Kafka mock of its own (test/fixtures/private-kafka.ts) with the raw topic created at --raw-partitions (128:
- *   ~2.7 MB each for 300k records). Before ingest starts it checks that every partition still holds its records from
- *   offset 0 and that they add up to --records, and fails otherwise. The mock serves one record batch per partition
- *   per fetch (a real broker fills a fetch up to its byte limits), so records go to partitions in runs of
- *   --produce-set (1,000 ≈ 0.9 MiB, about what a real broker returns per partition under the bus's fetch limits): one
- *   record batch of that many records per partition per send.
+ *   up to 4,000 records, 3.7 MB, on one for 300k records). Before ingest starts it checks that every partition still
+ *   holds its records from offset 0 and that they add up to --records, and fails otherwise. The mock serves one record
+ *   batch per partition per fetch (a real broker fills a fetch up to the consumer's byte limits, 10 MiB per partition
+ *   for ingest's 5,000-message batches), so records go to partitions in runs of --produce-set (one record batch of
+ *   that many records per partition per send): 2,000 makes ingest's merged batches 4,000 records, as in the
+ *   concurrent mode and earlier rounds (1,000 gives 3,000-5,000).
  * - `--producer concurrent`: the child produces while ingest consumes, on the shared broker, never more than
  *   --max-lag records ahead of what is stored (the shared mock's ~5 MiB per partition would truncate an unbounded
  *   backlog); its CPU then competes with ingest's on the same cores.
@@ -82,7 +83,7 @@ const PRODUCER_MODE = args.get('producer') ?? 'backlog';
 if (PRODUCER_MODE !== 'backlog' && PRODUCER_MODE !== 'concurrent') throw new Error(`--producer backlog|concurrent, got '${PRODUCER_MODE}'`);
 const BACKLOG = PRODUCER_MODE === 'backlog';
 const RAW_PARTITIONS = Number(args.get('raw-partitions') ?? 128);
-const PRODUCE_SET = Number(args.get('produce-set') ?? 1_000);
+const PRODUCE_SET = Number(args.get('produce-set') ?? 2_000);
 const TARGET_BYTES = 1_000;
 
 const REPO = resolve(import.meta.dirname, '../..');
@@ -284,7 +285,7 @@ async function main(): Promise<void> {
   const kafka = privateKafka?.brokers.join(',') ?? shared.kafka;
   const clickhouse = privateCh?.url ?? shared.clickhouse;
   console.log(
-    `ingest e2e benchmark: ${RECORDS} records, producer ${BACKLOG ? `backlog (all records produced before ingest starts, then drained; a private Kafka mock, raw topic of ${RAW_PARTITIONS} partitions)` : `concurrent (a child process producing while ingest consumes, max lag ${MAX_LAG})`}, broker ${kafka}, ClickHouse ${clickhouse}, batch max ${BATCH_MAX_EVENTS}, access events ${ENVELOPES ? 'in envelopes per partition' : 'one per message'}`,
+    `ingest e2e benchmark: ${RECORDS} records, producer ${BACKLOG ? `backlog (all records produced before ingest starts, then drained; a private Kafka mock, raw topic of ${RAW_PARTITIONS} partitions, ${PRODUCE_SET} records per partition per send)` : `concurrent (a child process producing while ingest consumes, max lag ${MAX_LAG})`}, broker ${kafka}, ClickHouse ${clickhouse}, batch max ${BATCH_MAX_EVENTS}, access events ${ENVELOPES ? 'in envelopes per partition' : 'one per message'}`,
   );
 
   const batchMs: number[] = [];
