@@ -58,7 +58,7 @@ export interface KafkaSubscribeOptions extends SubscribeOptions {
    * Fetch on while the handler works (default false). kafkajs fetches again only once every batch of its last fetch
    * has been handled, so a handler waiting on its store leaves the process idle and the next batch unfetched. Pipelined,
    * a fetched batch is queued on its partition's lane and the fetch loop goes on; up to partitionConcurrency handler
-   * calls run at once (one per partition), and at most twice that many batches wait, after which fetching waits too
+   * calls run at once (one per partition), and at most twice that many batches wait or run, then fetching waits too
    * (bounded memory). Guarantees stay those of the port: a partition's batches are handled in order and its offsets
    * commit, in order, only after its handler resolved; a failed batch's partition is paused, its queued batches are
    * dropped and it is fetched again from the failed batch after the backoff. Differences: a rebalance may revoke a
@@ -338,7 +338,7 @@ class KafkaSubscription implements Subscription {
     this.concurrency = this.merging
       ? MAX_PARTITION_CONCURRENCY
       : Math.min(MAX_PARTITION_CONCURRENCY, Math.max(1, Math.floor(options.partitionConcurrency ?? 1)));
-    this.outstandingLimit = 3 * this.concurrency;
+    this.outstandingLimit = 2 * this.concurrency;
     // One fetch brings a full handler batch per partition (kafkajs' default is 1 MiB, ~1,000 messages of 1 KB), and
     // the fetch as a whole has room for every partition handled at once. minBytes stays 1: a fetch returns as soon
     // as anything is there, so latency-sensitive consumers (anomalies → alert) never wait for a fuller batch.
