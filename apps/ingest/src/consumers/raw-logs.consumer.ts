@@ -62,7 +62,7 @@ export class RawLogsConsumer extends BusConsumer {
     const options: KafkaSubscribeOptions = {
       topic: this.config.ingest.rawTopic,
       groupId: `${this.config.groupPrefix}-ingest`,
-      maxBatchSize: process.env.K_TMP_MAX_BATCH ? Number(process.env.K_TMP_MAX_BATCH) : this.config.ingest.batchMaxEvents,
+      maxBatchSize: this.config.ingest.batchMaxEvents,
       partitionConcurrency: RAW_LOG_PARTITION_CONCURRENCY,
       // Fetch (and parse) the next batches while the last ones' inserts and publishes are in flight; each partition
       // still commits in order, only what is stored and published.
