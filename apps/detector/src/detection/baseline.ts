@@ -220,14 +220,16 @@ function tuningOf(o: BaselineOptions): Tuning {
   return t;
 }
 
-// The predictive distribution of the window being scored, computed into module scratch (one thread, no allocation).
-let pMean = 0;
-let pVar = 0;
+// The predictive distribution of the window being scored, computed into module scratch (one thread, no allocation:
+// the numbers live in a Float64Array, since a double written to a module-level `let` is a new heap number each time).
+const PS = new Float64Array(4);
+const S_MEAN = 0;
+const S_VAR = 1;
+// own (pre-blending) expectation and variance
+const S_OWN_MEAN = 2;
+const S_OWN_VAR = 3;
 let pBasis: Evaluation['basis'] = 'entity';
 let pLevel: SeasonalLevel = 'none';
-// own (pre-blending) expectation and variance
-let oMean = 0;
-let oVar = 0;
 const robustScratch = { values: new Float64Array(64) };
 
 // Raw-bit copies between the state bytes and the live fields go through these (typed-array copies keep every bit).
@@ -357,40 +359,40 @@ export class EntityBaseline {
     return r;
   }
 
-  /** Own expectation and variance (transformed space) for a window, before population blending: into oMean/oVar. */
+  /** Own expectation and variance (transformed space) for a window, before population blending: into PS[S_OWN_MEAN] / PS[S_OWN_VAR]. */
   private own(windowStart: number, level: SeasonalLevel): void {
     const h = this.h;
     const season = this.season(windowStart, level);
     if (this.t.count) {
       if (level === 'none') {
-        oMean = h[H_MEAN] as number;
-        oVar = h[H_VAR] as number;
+        PS[S_OWN_MEAN] = h[H_MEAN] as number;
+        PS[S_OWN_VAR] = h[H_VAR] as number;
       } else {
-        oMean = (h[H_MEAN] as number) * season;
-        oVar = (h[H_RESID_VAR] as number) * season * season;
+        PS[S_OWN_MEAN] = (h[H_MEAN] as number) * season;
+        PS[S_OWN_VAR] = (h[H_RESID_VAR] as number) * season * season;
       }
       return;
     }
     const r = this.robustStats();
     const center = (r.count >= 3 ? r.median : (h[H_MEAN] as number)) + season;
     const spread = Math.max(MAD_TO_SIGMA * r.mad, 0.5 * Math.sqrt(level === 'none' ? (h[H_VAR] as number) : (h[H_RESID_VAR] as number)));
-    oMean = center;
-    oVar = spread * spread;
+    PS[S_OWN_MEAN] = center;
+    PS[S_OWN_VAR] = spread * spread;
   }
 
-  /** Expectation blended with the population by credibility ('population' when the entity is new): into pMean/pVar/pBasis/pLevel. */
+  /** Expectation blended with the population by credibility ('population' when the entity is new): into PS[S_MEAN] / PS[S_VAR], pBasis, pLevel. */
   private predictive(windowStart: number, population?: PopulationBaseline): void {
     const n = this.h[H_N] as number;
     const level = this.seasonLevel();
     if (n > 0) this.own(windowStart, level);
     else {
-      oMean = 0;
-      oVar = 0;
+      PS[S_OWN_MEAN] = 0;
+      PS[S_OWN_VAR] = 0;
     }
     pLevel = level;
     if (!population || !(population.count > 0)) {
-      pMean = oMean;
-      pVar = oVar;
+      PS[S_MEAN] = PS[S_OWN_MEAN]!;
+      PS[S_VAR] = PS[S_OWN_VAR]!;
       pBasis = 'entity';
       return;
     }
@@ -398,16 +400,16 @@ export class EntityBaseline {
     const popMean = population.mean(kind);
     const popVar = population.variance(kind);
     const w = n / (n + this.options.credibility);
-    const d = oMean - popMean;
-    pMean = w * oMean + (1 - w) * popMean;
-    pVar = w * oVar + (1 - w) * popVar + w * (1 - w) * d * d;
+    const d = PS[S_OWN_MEAN]! - popMean;
+    PS[S_MEAN] = w * PS[S_OWN_MEAN]! + (1 - w) * popMean;
+    PS[S_VAR] = w * PS[S_OWN_VAR]! + (1 - w) * popVar + w * (1 - w) * d * d;
     pBasis = n === 0 ? 'population' : 'blended';
   }
 
   /** Score one closed window (does not change state; call update() afterwards). */
   evaluate(observed: number, windowStart: number, population?: PopulationBaseline): Evaluation {
     this.predictive(windowStart, population);
-    return this.score(observed, pMean, pVar, windowStart, false, true);
+    return this.score(observed, PS[S_MEAN]!, PS[S_VAR]!, windowStart, false, true);
   }
 
   /**
@@ -418,7 +420,7 @@ export class EntityBaseline {
     const popN = population ? population.count : 0;
     if (this.memoAt === this.h[H_N] && this.memoWs === windowStart && this.memoPop === population && this.memoPopN === popN) return this.memoUpper;
     this.predictive(windowStart, population);
-    const upper = this.upperOf(pMean, pVar);
+    const upper = this.upperOf(PS[S_MEAN]!, PS[S_VAR]!);
     this.memoAt = this.h[H_N] as number;
     this.memoWs = windowStart;
     this.memoPop = population;
@@ -442,21 +444,21 @@ export class EntityBaseline {
         if (!(observed > this.memoUpper)) return null;
       } else {
         this.predictive(windowStart, population);
-        const m = Math.max(pMean, 0);
+        const m = Math.max(PS[S_MEAN]!, 0);
         if (m !== 0 && Number.isFinite(m)) {
           // the upper bound is never below floor(mean) − 1 (count-model.ts), and above it the bound is where the tail
           // drops to alpha: observed > upper ⇔ P(X >= observed) <= alpha (monotone tail)
           if (!(observed > Math.max(0, Math.floor(m) - 1))) return null;
-          const logUp = logSfOf(observed, m, countDispersion(m, Math.max(pVar, 0)));
+          const logUp = logSfOf(observed, m, countDispersion(m, Math.max(PS[S_VAR]!, 0)));
           if (logUp > t.logAlpha || scoreFromLogP(logUp) < minScore) return null;
         }
       }
     } else if (t.up) {
       // continuous: the bound is one expm1, the tail one normalLogSf
       this.predictive(windowStart, population);
-      const sd = Math.max(Math.sqrt(Math.max(pVar, 0)), 1e-3);
-      if (!(observed > Math.expm1(pMean + t.zb * sd))) return null;
-      if (scoreFromLogP(normalLogSf((Math.log1p(Math.max(0, observed)) - pMean) / sd)) < minScore) return null;
+      const sd = Math.max(Math.sqrt(Math.max(PS[S_VAR]!, 0)), 1e-3);
+      if (!(observed > Math.expm1(PS[S_MEAN]! + t.zb * sd))) return null;
+      if (scoreFromLogP(normalLogSf((Math.log1p(Math.max(0, observed)) - PS[S_MEAN]!) / sd)) < minScore) return null;
     }
     const ev = this.evaluate(observed, windowStart, population);
     return observed > ev.upper && ev.score >= minScore ? ev : null;
@@ -470,10 +472,10 @@ export class EntityBaseline {
     if (this.options.kind !== 'count') throw new Error('early firing applies to count metrics');
     const upper = this.upperBound(windowStart, population);
     this.predictive(windowStart, population);
-    const m = Math.max(pMean, 0);
-    const lower = lowerBoundOf(m, countDispersion(m, Math.max(pVar, 0)), this.t.logAlpha);
+    const m = Math.max(PS[S_MEAN]!, 0);
+    const lower = lowerBoundOf(m, countDispersion(m, Math.max(PS[S_VAR]!, 0)), this.t.logAlpha);
     const f = Math.min(1, Math.max(elapsed, 1e-6));
-    const prorated = this.score(partial, pMean * f, pVar * f, windowStart, true, false);
+    const prorated = this.score(partial, PS[S_MEAN]! * f, PS[S_VAR]! * f, windowStart, true, false);
     prorated.upper = upper;
     prorated.lower = lower;
     return { fire: partial > upper, evaluation: prorated };
@@ -551,7 +553,7 @@ export class EntityBaseline {
     let y = this.transform(observed);
     if (n >= 8) {
       this.own(windowStart, this.seasonLevel());
-      const cap = oMean + o.clipSpreads * Math.sqrt(Math.max(oVar, count ? oMean : 0)) + (count ? 1 : 0);
+      const cap = PS[S_OWN_MEAN]! + o.clipSpreads * Math.sqrt(Math.max(PS[S_OWN_VAR]!, count ? PS[S_OWN_MEAN]! : 0)) + (count ? 1 : 0);
       if (y > cap) y = cap;
     }
     if (n === 0) h[H_FIRST] = windowStart;
