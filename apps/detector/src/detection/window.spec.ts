@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { BoundedDistinct, EventHashes, LatencySketch, TopSet, TRACK_ALL, TRACK_TOPS, Watermark, WindowAggregate, windowStartOf, type WindowAggJson, type WindowEvent } from './window.js';
+import { BoundedDistinct, EventHashes, LatencySketch, TopSet, TRACK_ALL, TRACK_NO_ROUTE_TOPS, TRACK_TOPS, Watermark, WindowAggregate, windowStartOf, type WindowAggJson, type WindowEvent } from './window.js';
 
 const W = 60_000;
 const T0 = Date.UTC(2024, 2, 12, 14, 0, 0);
@@ -110,6 +110,26 @@ describe(WindowAggregate.name, () => {
     expect([w.top('paths', 5), w.top('failIps', 5), w.asns, w.countries, w.samples]).toEqual([[{ value: '/v1/x', count: 1 }], [], [3320], ['DE'], ['last']]);
     expect(w.toJSON().lat).toHaveLength(1);
     expect(w.latencyP95()).toBeLessThan(25);
+  });
+
+  it('keeps no top routes nor failing IPs with TRACK_NO_ROUTE_TOPS, in adds and merges alike', () => {
+    const events = Array.from({ length: 30 }, (_, i) => ev({ clientIp: `10.0.0.${i % 4}`, path: `/v1/orders/${i % 7}`, status: i % 3 ? 200 : 401 }));
+    const all = new WindowAggregate(T0, W, TRACK_ALL);
+    const tops = new WindowAggregate(T0, W, TRACK_TOPS | TRACK_NO_ROUTE_TOPS);
+    const merged = new WindowAggregate(T0, W, TRACK_TOPS | TRACK_NO_ROUTE_TOPS);
+    for (const e of events) (all.add(e), tops.add(e));
+    merged.merge(all);
+    expect(all.top('routes', 5)).toEqual([{ value: '/v1/orders/:id', count: 30 }]);
+    expect(all.top('failIps', 5).length).toBeGreaterThan(0);
+    for (const w of [tops, merged]) {
+      expect([w.top('routes', 5), w.top('failIps', 5)]).toEqual([[], []]);
+      for (const f of ['ips', 'paths', 'statuses'] as const) expect(w.top(f, 20)).toEqual(all.top(f, 20));
+    }
+    const wire = JSON.parse(JSON.stringify(tops)) as WindowAggJson;
+    expect(wire.tr).toBe(TRACK_TOPS | TRACK_NO_ROUTE_TOPS);
+    const back = WindowAggregate.fromJSON(wire);
+    back.add(events[0]!);
+    expect([back.tracks, back.top('routes', 5)]).toEqual([TRACK_TOPS | TRACK_NO_ROUTE_TOPS, []]);
   });
 
   it('merges a partial of one event into a busy window as if the event had been added there', () => {

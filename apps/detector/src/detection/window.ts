@@ -620,8 +620,14 @@ export const TRACK_ENDPOINTS = 8;
 export const TRACK_FAIL_IPS = 16;
 export const TRACK_LATENCY = 32;
 export const TRACK_LOCATIONS = 64;
+/** Top contributors: IPs, paths and statuses (every anomaly carries them), routes and failing IPs (see below). */
 export const TRACK_TOPS = 128;
 export const TRACK_ALL = 255;
+/**
+ * With TRACK_TOPS: top routes and top failing IPs are NOT kept (only the IP detectors read top routes: brute force's
+ * "mostly on", scraping). A bit that removes, so tracks written before it (wire forms carry them) keep their meaning.
+ */
+export const TRACK_NO_ROUTE_TOPS = 256;
 
 /** Status codes as strings, made once (top-contributor keys), and their hash32s. */
 const STATUS_TEXT: string[] = Array.from({ length: 600 }, (_, i) => String(i));
@@ -834,8 +840,10 @@ export class WindowAggregate {
       t.addFrom(TOP_PATHS, hv, HASH_PATH, e.path);
       if (s >= 0 && s < 600) t.addFrom(TOP_STATUSES, STATUS_HASH, s, STATUS_TEXT[s]!);
       else t.add(TOP_STATUSES, String(s));
-      t.addFrom(TOP_ROUTES, hv, HASH_ROUTE, e.route || e.path);
-      if (failed) t.addFrom(TOP_FAIL_IPS, hv, HASH_IP, e.clientIp);
+      if (!(tr & TRACK_NO_ROUTE_TOPS)) {
+        t.addFrom(TOP_ROUTES, hv, HASH_ROUTE, e.route || e.path);
+        if (failed) t.addFrom(TOP_FAIL_IPS, hv, HASH_IP, e.clientIp);
+      }
     }
     if (failed && tr & TRACK_FAIL_IPS) (this.dFailIps ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHashAt(hv, HASH_IP);
     if (tr & TRACK_LATENCY) this.latency.add(e.latencyMs);
@@ -866,7 +874,8 @@ export class WindowAggregate {
     if (o.dFailIps && tr & TRACK_FAIL_IPS) (this.dFailIps ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dFailIps);
     if (tr & TRACK_TOPS && o.tops) {
       const t = (this.tops ??= new TopSet(TOP_FIELDS.length));
-      for (let f = 0; f < TOP_FIELDS.length; f++) t.mergeField(f, o.tops, f);
+      const fields = tr & TRACK_NO_ROUTE_TOPS ? TOP_ROUTES : TOP_FIELDS.length;
+      for (let f = 0; f < fields; f++) t.mergeField(f, o.tops, f);
     }
     if (tr & TRACK_LATENCY) this.latency.merge(o.latency);
     if (tr & TRACK_LOCATIONS) {
@@ -954,7 +963,7 @@ export class WindowAggregate {
 
   static fromJSON(j: WindowAggJson): WindowAggregate {
     if (j.v !== 1) throw new Error(`window aggregate: unknown version ${String(j.v)}`);
-    const w = new WindowAggregate(j.ws, j.wl, j.tr === undefined ? TRACK_ALL : j.tr & TRACK_ALL);
+    const w = new WindowAggregate(j.ws, j.wl, j.tr === undefined ? TRACK_ALL : j.tr & (TRACK_ALL | TRACK_NO_ROUTE_TOPS));
     w.filled = TRACK_ALL; // pieces are read from the wire whatever the aggregate tracks
     w.requests = j.n;
     w.authFailures = j.a;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AccessEvent, Anomaly, DetectorFeedback, EntityType, RekeyedPartial } from '@vigil/contracts';
 import type { Evaluation, PopulationBaseline } from '../detection/baseline.js';
 import { severityFromScore } from '../detection/calibration.js';
-import { endpointOf, EventHashes, TRACK_FAIL_IPS, TRACK_IPS, TRACK_LATENCY, TRACK_LOCATIONS, TRACK_PATHS, TRACK_TOPS, WindowAggregate, windowStartOf, type WindowAggJson } from '../detection/window.js';
+import { endpointOf, EventHashes, TRACK_FAIL_IPS, TRACK_IPS, TRACK_LATENCY, TRACK_LOCATIONS, TRACK_NO_ROUTE_TOPS, TRACK_PATHS, TRACK_TOPS, WindowAggregate, windowStartOf, type WindowAggJson } from '../detection/window.js';
 import type { DetectorsConfig } from '../detectors/detector-config.js';
 import { compileEventRules, earlyDue, earlyPlanFor, evaluateClosedWindow, evaluatePartialWindow, type CompiledEventRules, type EarlyStep, type EventHit, type Finding, type WindowCtx } from '../detectors/detectors.js';
 import { tokenIpEntity } from '../detectors/explain.js';
@@ -45,14 +45,15 @@ export interface StepResult {
 
 /**
  * What each entity type's windows keep beyond their counters: what its metrics and detectors read, plus the top
- * contributors every anomaly carries. (Distinct tokens and endpoints per IP are read by no detector.)
+ * contributors every anomaly carries. (Distinct tokens and endpoints per IP are read by no detector; top routes only
+ * by the IP detectors, brute force and scraping.)
  */
 export const WINDOW_TRACKS: Readonly<Record<EntityType, number>> = {
   ip: TRACK_PATHS | TRACK_TOPS,
-  token: TRACK_IPS | TRACK_LOCATIONS | TRACK_TOPS,
-  endpoint: TRACK_IPS | TRACK_FAIL_IPS | TRACK_LATENCY | TRACK_TOPS,
-  token_ip: TRACK_TOPS,
-  tenant: TRACK_TOPS,
+  token: TRACK_IPS | TRACK_LOCATIONS | TRACK_TOPS | TRACK_NO_ROUTE_TOPS,
+  endpoint: TRACK_IPS | TRACK_FAIL_IPS | TRACK_LATENCY | TRACK_TOPS | TRACK_NO_ROUTE_TOPS,
+  token_ip: TRACK_TOPS | TRACK_NO_ROUTE_TOPS,
+  tenant: TRACK_TOPS | TRACK_NO_ROUTE_TOPS,
 };
 
 /** Entity types the access-event consumer forwards through the re-key topic (the IP stays where it is). */
