@@ -4,7 +4,7 @@ import { resolveApiVersion, versionFromPath } from './api-version.js';
 import { compileTrustedProxies, normaliseIp, parseIpv4, resolveClientIp, TrustedProxies } from './client-ip.js';
 import { hasControlChars } from './control-chars.js';
 import { normaliseAsn, normaliseCountry } from './geo.js';
-import { scanQuery, splitTarget, targetFromUrl } from './query.js';
+import { scanQuery, setTarget, splitTarget, targetFromUrl } from './query.js';
 import { gatewayRoute, templatePath } from './route-template.js';
 import { epochToMs, parseClfTime, parseIsoTime } from './time.js';
 import { normaliseTls } from './tls.js';
@@ -195,6 +195,15 @@ describe('scanQuery (secret redaction)', () => {
     ['/a?b=1#frag', ['/a', 'b=1']],
   ] as const)('splitTarget(%p)', (target, parts) => {
     expect(splitTarget(target)).toEqual(parts);
+  });
+
+  it('setTarget writes what splitTarget returns', () => {
+    const targets = ['/a?b=1', '/a', '/a?', '/a#frag?x', '/a?b=1#frag', '', '?', '#', '?#', '#?', '/a?b#c?d', '/a#b#c', '?q=1', '/x?a=1&b=2'];
+    for (const target of targets) {
+      const d = { path: 'stale', query: 'stale' };
+      setTarget(d, target);
+      expect([target, d.path, d.query]).toEqual([target, ...splitTarget(target)]);
+    }
   });
 
   it.each([

@@ -215,6 +215,50 @@ describe(parseRecord.name, () => {
     });
   });
 
+  describe('headers of one record', () => {
+    const HEADERS = {
+      'cf-ipcountry': 'nl', 'x-asn': 'AS1136', 'api-version': 'v7', 'x-consumer-username': 'hdr-user', 'x-api-key': 'sk_live_leak', 'x-request-id': 'rid-leak',
+      'x-forwarded-for': '198.51.100.9',
+    };
+    const plain = (e: { country: string; asn: number; apiVersion: string; tokenId: string; requestId: string; clientIp: string }) =>
+      [e.country, e.asn, e.apiVersion, e.tokenId, e.requestId, e.clientIp];
+
+    it('are not carried over to the next record (Kong, lower-case headers)', () => {
+      const without = kongWith((r) => {
+        delete r.consumer;
+        delete r.authenticated_entity;
+        r.request.uri = '/orders/8812';
+        r.request.headers = { host: 'api.example.com', 'user-agent': 'curl/8.5.0' };
+      });
+      const alone = plain(accepted(parseRecord(without, ctx)));
+      const withAll = kongWith((r) => {
+        delete r.consumer;
+        delete r.authenticated_entity;
+        r.request.uri = '/orders/8812';
+        Object.assign(r.request.headers, HEADERS);
+      });
+      const e = accepted(parseRecord(withAll, ctx));
+      expect(plain(e)).toEqual(['NL', 1136, 'v7', 'hdr-user', e.requestId, '198.51.100.9']);
+      expect(plain(accepted(parseRecord(without, ctx)))).toEqual(alone);
+      expect([...alone.slice(0, 4), alone[5]]).toEqual(['', 0, '', '', '10.0.0.2']);
+    });
+
+    it('are not carried over to the next record (Traefik, request_ keys in any case)', () => {
+      const base = {
+        StartUTC: '2024-05-14T10:00:00Z', ClientHost: '203.0.113.7', RequestMethod: 'GET', RequestPath: '/orders/8812', DownstreamStatus: 200,
+        Duration: 13_000_000, RequestHost: 'api.example.com',
+      };
+      const withAll = JSON.stringify({
+        ...base, ...Object.fromEntries(Object.entries(HEADERS).map(([k, v], i) => [`request_${i % 2 ? k.toUpperCase() : k}`, v])),
+      });
+      const without = JSON.stringify({ ...base, 'request_User-Agent': 'curl/8.5.0' });
+      const alone = plain(accepted(parseRecord(without, ctx)));
+      expect(plain(accepted(parseRecord(withAll, ctx)))).toEqual(['NL', 1136, 'v7', 'hdr-user', 'rid-leak', '203.0.113.7']);
+      expect(plain(accepted(parseRecord(without, ctx)))).toEqual(alone);
+      expect(alone).toEqual(['', 0, '', '', '', '203.0.113.7']);
+    });
+  });
+
   describe.each(VARIANTS)('$name', ({ format, raw, expect: want }) => {
     it(`gives the expected ${'reason' in want ? 'rejection' : 'event fields'}`, () => {
       const r = parseRecord(raw, ctx);
