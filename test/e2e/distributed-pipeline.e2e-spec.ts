@@ -39,7 +39,7 @@ describe('distributed mode: 2 ingest × 2 detector × 2 alert instances', () => 
     cluster = await Cluster.start({ label: 'dist', env: { VIGIL_DETECTOR_LATENESS_MS: String(DETECTOR_LATENESS_MS), VIGIL_WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32' } });
     obs = await observe(cluster);
     // the first chunks wait for the consumer groups to settle (on a loaded machine the mock's group joins can take minutes)
-    await replayRecords(cluster, scenario.records(), { chunkMs: REPLAY_CHUNK_MS, gateTimeoutMs: 180_000 });
+    await replayRecords(cluster, scenario.records(), { chunkMs: REPLAY_CHUNK_MS, gateTimeoutMs: 180_000, paceOnConsumers: true });
     await waitForAttackIncidents(obs, scenario.labels);
     await waitForNoLag(cluster);
     // Collateral incidents (the endpoint a brute force hammers, ...) reach the receivers a little after the sockets.

@@ -286,6 +286,25 @@ export class Cluster {
 }
 
 /** Waits until every instance of the cluster reports zero consumer lag (a weak signal, combined with stored counts). */
+/** No instance logged a rebalance or a new assignment for this long: the groups are settled (paceOnConsumers). */
+const SETTLED_FOR_MS = 5_000;
+
+/**
+ * Zero lag on every instance, and no consumer group rebalancing: the lag metric covers held partitions only, so it
+ * reads 0 while a rebalance has taken them from everyone; the members log the rebalance ("The group is rebalancing,
+ * re-joining") and its outcome ("kafka partitions assigned"), so the gate also waits until neither was logged for
+ * SETTLED_FOR_MS.
+ */
+async function waitForSettledConsumers(c: Cluster, timeoutMs: number): Promise<void> {
+  await waitFor(async () => {
+    const samples = await Promise.all(c.all().map((p) => Cluster.sample(p)));
+    if (!samples.every((x) => x.lag === 0)) return false;
+    const lines = c.logLines((l) => l.msg === 'kafka partitions assigned' || l.msg.startsWith('kafkajs: The group is rebalancing'));
+    const last = Math.max(0, ...lines.map((l) => Date.parse(String(l['time'] ?? '')) || 0));
+    return Date.now() - last >= SETTLED_FOR_MS;
+  }, { timeoutMs, intervalMs: 200, what: 'zero consumer lag and no rebalance for 5 s on every instance' });
+}
+
 export async function waitForNoLag(c: Cluster, timeoutMs = 60_000): Promise<void> {
   await waitFor(async () => {
     const samples = await Promise.all(c.all().map((p) => Cluster.sample(p)));
@@ -327,6 +346,14 @@ export interface ReplayOptions {
   onChunk?: (chunk: { index: number; endTs: number; produced: number }) => Promise<boolean | void> | boolean | void;
   /** Budget of one gate (a fault may hold the pipeline for a while). */
   gateTimeoutMs?: number;
+  /**
+   * Also wait, after each chunk, until every instance's consumer lag is 0 (the detectors and alerts have taken it) and
+   * no group is rebalancing, as a live shipper's pace would. The dev Kafka mock keeps only ~5 MiB per partition: while a consumer group
+   * rebalances (on the mock a rejoin can stall for a session timeout, 30 s, several times in a row) ingest would
+   * otherwise keep producing chunks, the access-event partitions outgrow what the mock retains, and a detector that
+   * restores a checkpoint finds its resume offset gone (seen once in CI: "offset out of range", a token theft missed).
+   */
+  paceOnConsumers?: boolean;
 }
 
 export interface ReplayResult {
@@ -368,6 +395,7 @@ export async function replayRecords(c: Cluster, records: Iterable<ReplayRecord>,
       intervalMs: 100,
       what: `ingest to store ${want} events`,
     });
+    if (o.paceOnConsumers) await waitForSettledConsumers(c, o.gateTimeoutMs ?? 60_000);
   };
   for (const r of records) {
     if (chunkEnd === null || r.event.ts >= chunkEnd) {
