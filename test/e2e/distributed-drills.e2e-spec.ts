@@ -58,6 +58,8 @@ describe('distributed fault drills: detector SIGKILL, then a 30 s ClickHouse out
     await replayRecords(cluster, scenario.records(), {
       chunkMs: REPLAY_CHUNK_MS,
       gateTimeoutMs: 120_000,
+      // gated chunks also wait for the consumers to settle (see distributed-pipeline); the outage's ungated ones do not
+      paceOnConsumers: true,
       onChunk: async ({ index, endTs }) => {
         if (endTs <= scenario.warmupEnd) return true;
         attackChunk += 1;
