@@ -59,15 +59,7 @@ describe(`${KafkaEventBus.name} partitionConcurrency`, () => {
     }
     expect(new Set(seen.map((m) => m.partition)).size).toBeGreaterThanOrEqual(2);
 
-    // Everything was committed: a later member of the same group starts at the end and gets only what comes next.
-    const later: InboundMessage[] = [];
-    const again = await bus.subscribe({ ...options }, async (batch) => {
-      later.push(...batch);
-    });
-    await bus.publish(topic, [{ key: 'a', value: 'after' }]);
-    await waitFor(() => later.length >= 1, { what: 'the message published after the first member left', timeoutMs: 60_000 });
-    await again.close();
-    expect(later.map((m) => m.value)).toEqual(['after']);
+    await expectCommittedToTheEnd(bus, options);
   });
 
   it('mergePartitions: a fetch\'s partitions in one call, each partition in order, every message once, offsets committed', async () => {
@@ -94,14 +86,7 @@ describe(`${KafkaEventBus.name} partitionConcurrency`, () => {
       expect(seen().filter((m) => m.key === key).map((m) => m.value)).toEqual(Array.from({ length: PER_KEY }, (_, i) => `${key}:${i}`));
     }
 
-    const later: InboundMessage[] = [];
-    const again = await bus.subscribe({ ...options }, async (batch) => {
-      later.push(...batch);
-    });
-    await bus.publish(topic, [{ key: 'a', value: 'after' }]);
-    await waitFor(() => later.length >= 1, { what: 'the message published after the first member left', timeoutMs: 60_000 });
-    await again.close();
-    expect(later.map((m) => m.value)).toEqual(['after']);
+    await expectCommittedToTheEnd(bus, options);
   });
 
   it('mergePartitions: a failed call is redelivered for every partition in it, and nothing is skipped', async () => {
@@ -195,15 +180,7 @@ describe(`${KafkaEventBus.name} partitionConcurrency`, () => {
       expect(handled.filter((m) => m.key === key).map((m) => m.value)).toEqual(Array.from({ length: PER_KEY }, (_, i) => `${key}:${i}`));
     }
 
-    // Everything was committed, in order: a later member of the group gets only what comes next.
-    const later: InboundMessage[] = [];
-    const again = await bus.subscribe({ ...options }, async (batch) => {
-      later.push(...batch);
-    });
-    await bus.publish(topic, [{ key: 'a', value: 'after' }]);
-    await waitFor(() => later.length >= 1, { what: 'the message published after the first member left', timeoutMs: 60_000 });
-    await again.close();
-    expect(later.map((m) => m.value)).toEqual(['after']);
+    await expectCommittedToTheEnd(bus, options);
   });
 });
 
@@ -211,4 +188,19 @@ describe(`${KafkaEventBus.name} partitionConcurrency`, () => {
 function twoKeysOnDifferentPartitions(): [string, string] {
   const first = 'k0';
   for (let i = 1; ; i++) if (partitionForKey(`k${i}`, 4) !== partitionForKey(first, 4)) return [first, `k${i}`];
+}
+
+/**
+ * Everything was committed: a later member of the same group starts at the end and gets only what is published after
+ * the first member left.
+ */
+async function expectCommittedToTheEnd(bus: KafkaEventBus, options: KafkaSubscribeOptions): Promise<void> {
+  const later: InboundMessage[] = [];
+  const again = await bus.subscribe({ ...options }, async (batch) => {
+    later.push(...batch);
+  });
+  await bus.publish(options.topic, [{ key: 'a', value: 'after' }]);
+  await waitFor(() => later.length >= 1, { what: 'the message published after the first member left', timeoutMs: 60_000 });
+  await again.close();
+  expect(later.map((m) => m.value)).toEqual(['after']);
 }
