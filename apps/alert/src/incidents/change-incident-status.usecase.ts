@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { TOPICS, rekeyedKey, type DetectorFeedback, type Incident, type Silence } from '@vigil/contracts';
 import { CLOCK, EVENT_BUS, STORE, type Clock, type EventBus, type Principal, type Store } from '@vigil/platform';
 import { StreamPublisher } from '../gateway/stream-publisher.js';
+import { SilenceCache } from '../silences/silence-cache.js';
 import { InvalidTransitionError, NotFoundError } from './domain-errors.js';
 import { applyWorkflow, type IncidentPolicy, type WorkflowAction } from './incident-grouper.js';
 import { INCIDENT_POLICY } from './incident-policy.js';
@@ -27,6 +28,7 @@ export class ChangeIncidentStatus {
     @Inject(INCIDENT_POLICY) private readonly policy: IncidentPolicy,
     private readonly publisher: StreamPublisher,
     private readonly outbox: OutboxRelay,
+    @Optional() private readonly silenceCache?: SilenceCache,
   ) {}
 
   async execute(principal: Principal, id: string, action: WorkflowAction, reason: string): Promise<Incident> {
@@ -65,6 +67,7 @@ export class ChangeIncidentStatus {
       };
       await this.store.silences.put(silence);
     }
+    this.silenceCache?.changed();
     const ids = incident.anomalyIds.slice(-FEEDBACK_ANOMALIES);
     const anomalies = ids.length ? await this.store.anomalies.list({ ids, limit: ids.length }) : [];
     const feedback: DetectorFeedback[] = anomalies.map((a) => ({

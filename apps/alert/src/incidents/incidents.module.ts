@@ -6,6 +6,7 @@ import { AnomaliesController } from '../anomalies/anomalies.controller.js';
 import { setupOpenApi } from '../docs/openapi.js';
 import { AlertsGateway } from '../gateway/alerts.gateway.js';
 import { StreamPublisher } from '../gateway/stream-publisher.js';
+import { SilenceCache } from '../silences/silence-cache.js';
 import { SilencesController } from '../silences/silences.controller.js';
 import { SilencesService } from '../silences/silences.service.js';
 import { StatsController } from '../stats/stats.controller.js';
@@ -36,6 +37,7 @@ import { ProcessAnomalies } from './process-anomalies.usecase.js';
     AnomaliesConsumer,
     AlertsGateway,
     SilencesService,
+    SilenceCache,
     { provide: APP_FILTER, useClass: DomainErrorFilter },
     { provide: HTTP_APP_SETUP, useValue: setupOpenApi },
   ],

@@ -1,10 +1,11 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnModuleDestroy } from '@nestjs/common';
 import type { Anomaly, Incident, Silence } from '@vigil/contracts';
 import { LOGGER, MetricsService, STORE, type Store } from '@vigil/platform';
 import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
 import type { Counter, Histogram } from 'prom-client';
 import { outboxEntries, outboxKey, StreamPublisher, type EventStamp, type LiveAnomaly, type PendingNotification } from '../gateway/stream-publisher.js';
+import { SilenceCache } from '../silences/silence-cache.js';
 import { silencing } from '../silences/silence-matcher.js';
 import { applyAnomaly, chooseIncident, incidentEntities, type EntityRef, type IncidentEvent, type IncidentPolicy } from './incident-grouper.js';
 import { INCIDENT_POLICY } from './incident-policy.js';
@@ -34,8 +35,9 @@ const MAX_TAILS = 64;
  * whose change is durable (the stored incident reached their revision) are sent now; the others are prepared again
  * under the same event ids (or cancelled when the batch no longer makes that change).
  *
- * A batch costs three rounds of store calls before anything is sent, whatever its size: (1) the silences, the
- * incidents and the pending notifications of every primary entity, all at once; grouping in memory; (2) the outbox
+ * A batch costs three rounds of store calls before anything is sent, whatever its size: (1) the silences (from the
+ * SilenceCache, which reads a tenant's silences again only after a change or its TTL), the incidents and the pending
+ * notifications of every primary entity, all at once; grouping in memory; (2) the outbox
  * record; (3) the latest version of each changed incident and one live-event append, at once. Only then are events
  * broadcast (a client that hears of an anomaly or an incident can read it back and resume from it), then published
  * for webhooks, and the outbox entries settled: their done marks are written with those of the other batches of the
@@ -68,6 +70,8 @@ export class ProcessAnomalies implements OnModuleDestroy {
     private readonly publisher: StreamPublisher,
     @Inject(LOGGER) logger: Logger,
     metrics: MetricsService,
+    /** Without it (a test wiring the class by hand), every batch reads the silences from the store. */
+    @Optional() private readonly silenceCache?: SilenceCache,
   ) {
     this.log = logger.child({ component: 'process-anomalies' });
     this.counted = metrics.counter({ name: 'vigil_alert_anomalies_total', help: 'Anomalies processed, by outcome', labelNames: ['outcome'] });
@@ -214,14 +218,14 @@ export class ProcessAnomalies implements OnModuleDestroy {
     return out;
   }
 
-  /** Silences of each tenant in the batch that are in force at some point of the batch's event-time range. */
+  /** Silences of each tenant in the batch that are in force at some point of the batch's event-time range (SilenceCache). */
   private async silencesFor(anomalies: readonly Anomaly[]): Promise<Map<string, Silence[]>> {
     const out = new Map<string, Silence[]>();
     if (!anomalies.length) return out;
     const earliest = Math.min(...anomalies.map((a) => a.detectedAt));
     await Promise.all(
       [...new Set(anomalies.map((a) => a.tenant))].map(async (tenant) => {
-        out.set(tenant, await this.store.silences.list({ tenant, endsAfter: earliest }));
+        out.set(tenant, await (this.silenceCache ? this.silenceCache.list(tenant, earliest) : this.store.silences.list({ tenant, endsAfter: earliest })));
       }),
     );
     return out;

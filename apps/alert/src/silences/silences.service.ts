@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { SilenceMatcher, type Silence } from '@vigil/contracts';
 import { CLOCK, STORE, type Clock, type Principal, type Store } from '@vigil/platform';
 import { z } from 'zod';
 import { canSee } from '../incidents/change-incident-status.usecase.js';
 import { NotFoundError, ValidationError } from '../incidents/domain-errors.js';
 import { tenantFor } from '../incidents/incident-queries.js';
+import { SilenceCache } from './silence-cache.js';
 
 const epochMs = z.coerce.number().int().nonnegative();
 
@@ -31,6 +32,7 @@ export class SilencesService {
   constructor(
     @Inject(STORE) private readonly store: Store,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Optional() private readonly cache?: SilenceCache,
   ) {}
 
   async create(principal: Principal, input: SilenceInput): Promise<Silence> {
@@ -40,6 +42,7 @@ export class SilencesService {
       endsAt: input.endsAt, reason: input.reason, createdBy: principal.keyId, createdAt: now, updatedAt: now, deleted: false,
     });
     await this.store.silences.put(silence);
+    this.cache?.changed();
     return silence;
   }
 
@@ -65,12 +68,14 @@ export class SilencesService {
       startsAt: input.startsAt ?? current.startsAt, endsAt: input.endsAt, reason: input.reason, updatedAt: this.version(current),
     });
     await this.store.silences.put(next);
+    this.cache?.changed();
     return next;
   }
 
   async remove(principal: Principal, id: string): Promise<void> {
     const current = await this.get(principal, id);
     await this.store.silences.put({ ...current, deleted: true, updatedAt: this.version(current) });
+    this.cache?.changed();
   }
 
   /** A newer version even when the clock has not moved since the last write. */
