@@ -1,7 +1,7 @@
 /**
  * Ingest parser throughput: parse + normalise realistic gateway records on one core.
  *
- *   npx tsx scripts/bench/ingest-parse.ts [--lines 300000] [--formats kong,nginx,...] [--chunk 10000]
+ *   npx tsx scripts/bench/ingest-parse.ts [--lines 300000] [--formats kong,nginx,...] [--chunk 10000] [--input decoded|generated]
  *
  * The script collects the generator's garbage between chunks, outside the timed region (it turns on V8's gc()
  * itself when node was not started with --expose-gc; before it did, `npm run bench:ingest` timed that garbage too).
@@ -13,15 +13,20 @@
  * The floor is measured like the batches, after a gc(), and on lines of its own (a second random stream, so the
  * lines parseRecord gets are unchanged). It used to run straight after generation, so the scavenges that moved the
  * fresh lines and the generator's garbage were charged to it, and it parsed the very lines parseRecord got next.
- * The `sys µs` column shows what the first pass after a gc() pays for growing the heap again (page faults): on a
- * test of 10k Kong-sized records, 3.9 µs/line of system time on the first pass after gc(), ~0 on a second pass.
- * Most of the gap between these figures and a warm loop is the first pass over fresh lines, not the parser's code:
- * timing a second pass over each chunk (after another gc()) instead of the first measured kong 9.5 instead of 14.3 and
- * envoy 5.3 instead of 9.5 µs/line (separate runs, load ~20); re-parsing 10k pre-generated lines in a loop measures
- * kong ~7, envoy ~4.5 µs/line at load 15-25.
- * Neither flattening the generated (cons) strings first nor --single-threaded-gc changed it, and
+ * The `sys µs` column shows what the first pass after a gc() pays for growing the heap again (page faults).
+ *
+ * Input (`--input`, default `decoded`): each line is the generator's text decoded from its UTF-8 bytes, as the Kafka
+ * bus hands a record's value to ingest (`toString('utf8')` of the message's Buffer; the HTTP intake splits one decoded
+ * body), i.e. a flat string. Until 2026-11-29 the bench parsed the generator's own strings, and JSON.stringify and
+ * template literals return rope (cons) strings (V8 %DebugPrint: CONS_ONE_BYTE_STRING_TYPE against ONE_BYTE_STRING_TYPE
+ * after decoding). The first JSON.parse or RegExp over a rope flattens it into a copy, and since the lines are in old
+ * space by then the copy is allocated there: 10k Kong lines grew old space by 8.8 MB on the first JSON.parse pass and
+ * by nothing on the second, and JSON.parse alone cost 10.4-13.0 against 3.2-5.8 µs/line on the second pass (load ~20);
+ * on decoded lines the two passes cost the same (5.0-6.1 µs). That copy is what the old notes here called "the first
+ * pass over fresh lines" (a second pass measured kong 9.5 instead of 14.3 µs/line). `--input generated` keeps the
+ * old input for comparison. The decode itself is not timed: it is the Kafka consumer's cost, not the parser's.
  * --max-semi-space-size=16 (the ingest service's flag) is a no-op here: node 20 on this machine already runs 16 MiB
- * semi-spaces (new space 32 MiB with and without it), so the bench runs without it.
+ * semi-spaces (new space 32 MiB with and without it), so the bench runs without it; 8 and 32 measured no better.
  * Generation is not timed. Records vary per line: client IPs, XFF chains, ids in paths, statuses, latencies,
  * user agents, consumers; about 18% carry only a raw API key (no consumer: 2% plus the empty name among the six
  * consumers; the keyed-hash path, a new key each time) and 2% a secret in the query.
@@ -37,6 +42,15 @@ const LINES = Number(args.get('lines') ?? 300_000);
 const CHUNK = Number(args.get('chunk') ?? 10_000);
 const BATCH = 1_000;
 const formats = (args.get('formats')?.split(',') ?? LogFormat.options).map((f) => LogFormat.parse(f));
+/** 'decoded' (default): lines as the Kafka bus hands them over, decoded from bytes; 'generated': the generator's own strings. */
+const INPUT = args.get('input') ?? 'decoded';
+if (INPUT !== 'decoded' && INPUT !== 'generated') throw new Error(`--input decoded|generated, not ${INPUT}`);
+/**
+ * A line as ingest receives it: the Kafka bus decodes each message's value from its bytes (`toString('utf8')`), a flat
+ * string. The generator's strings (JSON.stringify, template literals) are rope strings, which the first JSON.parse or
+ * RegExp over them flattens into a copy in old space (the lines are old by then): that copy was timed as parsing.
+ */
+const asReceived = (line: string): string => (INPUT === 'decoded' ? Buffer.from(line, 'utf8').toString('utf8') : line);
 
 // Deterministic PRNG (mulberry32) so runs are comparable.
 let seed = 42;
@@ -222,11 +236,11 @@ for (const format of formats) {
   let floorUs = 0;
   for (let done = 0; done < LINES; done += CHUNK) {
     const n = Math.min(CHUNK, LINES - done);
-    const lines = Array.from({ length: n }, () => gen(request()));
+    const lines = Array.from({ length: n }, () => asReceived(gen(request())));
     for (const l of lines) bytes += l.length;
     // The floor: what JSON.parse alone (or the nginx line regex) costs on as many lines of its own, after a gc() as the batches are.
     let floorLines: string[];
-    [floorLines, floorSeed] = withSeed(floorSeed, () => Array.from({ length: n }, () => gen(request())));
+    [floorLines, floorSeed] = withSeed(floorSeed, () => Array.from({ length: n }, () => asReceived(gen(request()))));
     gc?.();
     const f0 = process.cpuUsage();
     if (format === 'nginx') for (const l of floorLines) NGINX_FLOOR.exec(l);
