@@ -14,6 +14,7 @@ import type {
 import type { BusLogger } from './in-process-event-bus.js';
 import { lagBetween, type ConsumerLagSample, type ConsumerLagSource } from './consumer-lag.js';
 import './kafkajs-encoding.js';
+import { framedSocketFactory } from './kafkajs-socket.js';
 import { partitionForKey } from './partitioner.js';
 import { abortableDelay, redeliveryDelay } from './retry-delay.js';
 
@@ -162,6 +163,7 @@ export class KafkaEventBus implements EventBus, ConsumerLagSource {
       clientId: opts.clientId,
       brokers: opts.brokers,
       connectionTimeout: 3_000,
+      ...(process.env.K_AB_FRAMED === '0' ? {} : { socketFactory: framedSocketFactory() }),
       logLevel: opts.logger ? logLevel.WARN : logLevel.NOTHING,
       logCreator: () => (entry: LogEntry) => this.bridgeLog(entry),
     };
