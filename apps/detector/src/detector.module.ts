@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { CLOCK, EVENT_BUS, LOGGER, PlatformModule, STORE, VIGIL_CONFIG, type Clock, type EventBus, type Store, type VigilConfig } from '@vigil/platform';
+import { CLOCK, EVENT_BUS, LOGGER, MetricsService, PlatformModule, STORE, VIGIL_CONFIG, type Clock, type EventBus, type Store, type VigilConfig } from '@vigil/platform';
 import type { Logger } from 'pino';
 import { AccessEventsConsumer } from './consumers/access-events.consumer.js';
 import { RekeyedConsumer } from './consumers/rekeyed.consumer.js';
@@ -27,8 +27,8 @@ export const DETECTORS_CONFIG = Symbol('DETECTORS_CONFIG');
     },
     {
       provide: DetectAnomalies,
-      inject: [EVENT_BUS, STORE, VIGIL_CONFIG, DETECTORS_CONFIG, LOGGER, CLOCK],
-      useFactory: (bus: EventBus, store: Store, config: VigilConfig, detectors: DetectorsConfig, logger: Logger, clock: Clock) =>
+      inject: [EVENT_BUS, STORE, VIGIL_CONFIG, DETECTORS_CONFIG, LOGGER, CLOCK, MetricsService],
+      useFactory: (bus: EventBus, store: Store, config: VigilConfig, detectors: DetectorsConfig, logger: Logger, clock: Clock, metrics: MetricsService) =>
         new DetectAnomalies({
           bus,
           store,
@@ -38,6 +38,7 @@ export const DETECTORS_CONFIG = Symbol('DETECTORS_CONFIG');
           groupPrefix: config.groupPrefix,
           logger,
           durableOffsets: bus.kind === 'kafka',
+          metrics,
         }),
     },
     AccessEventsConsumer,

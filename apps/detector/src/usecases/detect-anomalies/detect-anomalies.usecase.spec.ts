@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Checkpoint, CheckpointKey, EventBus, Store, VigilConfig } from '@vigil/platform';
+import { MetricsService, type Checkpoint, type CheckpointKey, type EventBus, type Store, type VigilConfig } from '@vigil/platform';
 import { anAccessEvent } from '@vigil/testing';
 import pino from 'pino';
 import { DEFAULT_DETECTORS_CONFIG } from '../../detectors/detector-config.js';
@@ -96,5 +96,22 @@ describe('handleAccessEvents decoding', () => {
     expect(single.stored.length).toBeGreaterThan(0);
     expect(enveloped.partials).toEqual(single.partials);
     expect(enveloped.stored).toEqual(single.stored);
+  });
+});
+
+describe('late events', () => {
+  it('counts access events whose window had already closed, in its counters and in vigil_detector_late_events_total', async () => {
+    const metrics = new MetricsService('detector');
+    const { store } = checkpointStore({ next: 0 });
+    const d = new DetectAnomalies({ bus, store, settings: { ...settings, checkpointEveryEvents: 1_000_000 }, detectors: DEFAULT_DETECTORS_CONFIG, groupPrefix: 'g', logger: pino({ level: 'silent' }), durableOffsets: true, metrics });
+    await d.assigned('access', [0]);
+    const t0 = Date.UTC(2024, 2, 12, 9, 0, 0);
+    const msg = (offset: number, ts: number) => ({ topic: 'events', partition: 0, offset: String(offset), key: null, value: JSON.stringify(anAccessEvent({ ts })), headers: {}, timestamp: 0 });
+    // minute 0, then minute 5 (minute 0 closes: lateness 10 s), then two events of minute 0 again
+    await d.handleAccessEvents([msg(0, t0 + 1_000), msg(1, t0 + 5 * 60_000)], 0);
+    await d.handleAccessEvents([msg(2, t0 + 2_000), msg(3, t0 + 3_000), msg(4, t0 + 5 * 60_000 + 1_000)], 0);
+
+    expect(d.counters.late).toEqual({ access: 2, rekeyed: 0 });
+    expect(await metrics.render()).toMatch(/^vigil_detector_late_events_total\{input="access",service="detector"\} 2$/m);
   });
 });

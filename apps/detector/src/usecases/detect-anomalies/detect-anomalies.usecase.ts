@@ -1,5 +1,6 @@
 import { anomalyKey, decodeAccessEventMessage, DetectorFeedback, RekeyedPartial, rekeyedKey, splitTokenIpEntity, TOPICS, validate, type Anomaly } from '@vigil/contracts';
-import { systemClock, type Clock, type EventBus, type InboundMessage, type StartOffsets, type Store, type VigilConfig } from '@vigil/platform';
+import { systemClock, type Clock, type EventBus, type InboundMessage, type MetricsService, type StartOffsets, type Store, type VigilConfig } from '@vigil/platform';
+import type { Counter } from 'prom-client';
 import type { Logger } from 'pino';
 import type { DetectorsConfig } from '../../detectors/detector-config.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../engine/checkpoint-codec.js';
@@ -28,6 +29,8 @@ export interface DetectAnomaliesDeps {
   /** False-positive feedback topic (default `vigil.detector-feedback`, where the alert service publishes). */
   feedbackTopic?: string;
   feedback?: Partial<FeedbackOptions>;
+  /** Where the detector's own counters are exported (`/metrics`); none in unit tests. */
+  metrics?: MetricsService;
 }
 
 export interface DetectorCounters {
@@ -38,6 +41,11 @@ export interface DetectorCounters {
   checkpoints: number;
   restored: number;
   feedback: number;
+  /**
+   * Events left out because their window had already closed: access events older than the allowed lateness, and
+   * events inside re-keyed partials from a source partition that fell further behind the others than the lateness.
+   */
+  late: Record<DetectorStream, number>;
 }
 
 /**
@@ -49,7 +57,9 @@ export interface DetectorCounters {
  */
 export class DetectAnomalies {
   readonly engine: DetectionEngine;
-  readonly counters: DetectorCounters = { events: 0, partials: 0, invalid: 0, anomalies: 0, checkpoints: 0, restored: 0, feedback: 0 };
+  readonly counters: DetectorCounters = { events: 0, partials: 0, invalid: 0, anomalies: 0, checkpoints: 0, restored: 0, feedback: 0, late: { access: 0, rekeyed: 0 } };
+  private readonly lateEvents: Counter<'input'> | null;
+  private readonly anomaliesTotal: Counter<'detector'> | null;
   private readonly states: Record<DetectorStream, Map<number, PartitionState>> = { access: new Map(), rekeyed: new Map() };
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -67,6 +77,13 @@ export class DetectAnomalies {
     });
     this.log = deps.logger.child({ component: 'detect-anomalies' });
     this.clock = deps.clock ?? systemClock;
+    this.lateEvents =
+      deps.metrics?.counter({
+        name: 'vigil_detector_late_events_total',
+        help: 'Events left out of their window because it had already closed, by input: access events older than the allowed lateness; events in re-keyed partials from a source partition that fell behind',
+        labelNames: ['input'],
+      }) ?? null;
+    this.anomaliesTotal = deps.metrics?.counter({ name: 'vigil_detector_anomalies_total', help: 'Anomalies emitted, by detector', labelNames: ['detector'] }) ?? null;
   }
 
   get feedbackTopic(): string {
@@ -116,8 +133,10 @@ export class DetectAnomalies {
       for (const reason of invalid) this.invalid(m, reason);
     }
     const state = this.state('access', partition);
+    const lateBefore = state.late;
     const { anomalies, partials } = this.engine.processAccessEvents(state, inputs);
     this.counters.events += inputs.length;
+    this.countLate('access', state.late - lateBefore);
     if (partials.length) {
       await this.deps.bus.publish(
         this.deps.settings.rekeyTopic,
@@ -136,6 +155,7 @@ export class DetectAnomalies {
       else this.invalid(m, r.reason);
     }
     const state = this.state('rekeyed', partition);
+    const lateBefore = state.late;
     let anomalies: Anomaly[];
     try {
       anomalies = this.engine.processPartials(state, inputs);
@@ -153,6 +173,7 @@ export class DetectAnomalies {
       }
     }
     this.counters.partials += inputs.length;
+    this.countLate('rekeyed', state.late - lateBefore);
     await this.emit(anomalies);
     await this.maybeCheckpoint('rekeyed', state);
   }
@@ -268,8 +289,15 @@ export class DetectAnomalies {
     );
     this.counters.anomalies += anomalies.length;
     for (const a of anomalies) {
+      this.anomaliesTotal?.inc({ detector: a.detector });
       this.log.info({ anomalyId: a.id, detector: a.detector, entityType: a.entityType, entity: a.entity, severity: a.severity, early: a.early }, a.explanation);
     }
+  }
+
+  private countLate(stream: DetectorStream, n: number): void {
+    if (n <= 0) return;
+    this.counters.late[stream] += n;
+    this.lateEvents?.inc({ input: stream }, n);
   }
 
   private async maybeCheckpoint(stream: DetectorStream, state: PartitionState): Promise<void> {
