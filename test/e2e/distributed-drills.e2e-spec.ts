@@ -97,6 +97,7 @@ describe('distributed fault drills: detector SIGKILL, then a 30 s ClickHouse out
       const errors = cluster.errors();
       if (errors.length) process.stderr.write(`service errors (${errors.length}): ${JSON.stringify(errors.slice(0, 10), null, 1)}\n`);
       // The services' own logs, for a post-mortem of a failed drill (artifacts/ is not committed).
+      await cluster.dumpMetrics(`artifacts/e2e-logs/${cluster.prefix}`);
       cluster.dumpLogs(`artifacts/e2e-logs/${cluster.prefix}`);
       await cluster.stop();
     }

@@ -51,6 +51,7 @@ describe('distributed mode: 2 ingest × 2 detector × 2 alert instances', () => 
     if (cluster) {
       const errors = cluster.errors();
       if (errors.length) process.stderr.write(`service errors: ${JSON.stringify(errors.slice(0, 20), null, 1)}\n`);
+      await cluster.dumpMetrics(`artifacts/e2e-logs/${cluster.prefix}`);
       cluster.dumpLogs(`artifacts/e2e-logs/${cluster.prefix}`);
       await cluster.stop();
     }

@@ -238,6 +238,17 @@ export class Cluster {
     for (const [n, p] of this.history.entries()) writeFileSync(join(dir, `${String(n).padStart(2, '0')}-${p.app}-${p.pid}.log`), `${p.stdout()}\n--- stderr ---\n${p.stderr()}`);
   }
 
+  /** Each running instance's /metrics (consumer lag, late events, anomalies by detector...) next to its log. */
+  async dumpMetrics(dir: string): Promise<void> {
+    mkdirSync(dir, { recursive: true });
+    await Promise.all(
+      this.all().map(async (p) => {
+        const text = await fetch(`${p.url}/metrics`).then((r) => r.text(), (err: unknown) => `unreachable: ${String(err)}`);
+        writeFileSync(join(dir, `${String(this.history.indexOf(p)).padStart(2, '0')}-${p.app}-${p.pid}.metrics`), text);
+      }),
+    );
+  }
+
   /** Stops every instance (SIGTERM, then SIGKILL after 20 s), closes the producer, drops the database and Redis keys. */
   async stop(): Promise<void> {
     await Promise.allSettled(
@@ -285,24 +296,76 @@ export class Cluster {
   }
 }
 
-/** Waits until every instance of the cluster reports zero consumer lag (a weak signal, combined with stored counts). */
-/** No instance logged a rebalance or a new assignment for this long: the groups are settled (paceOnConsumers). */
+/** The groups must have been settled this long (paceOnConsumers). */
 const SETTLED_FOR_MS = 5_000;
 
 /**
- * Zero lag on every instance, and no consumer group rebalancing: the lag metric covers held partitions only, so it
- * reads 0 while a rebalance has taken them from everyone; the members log the rebalance ("The group is rebalancing,
- * re-joining") and its outcome ("kafka partitions assigned"), so the gate also waits until neither was logged for
- * SETTLED_FOR_MS.
+ * Partitions of a topic on the dev and CI mock: the shared `vigil.*` topics are created with the counts of
+ * deploy/kafka/create-topics.sh (deploy/local/kafka.sh parses the same file); the suites' own topics are auto-created
+ * with 4 on first use.
+ */
+const TOPIC_PARTITIONS: ReadonlyMap<string, number> = new Map(
+  [...readFileSync(new URL('../../../deploy/kafka/create-topics.sh', import.meta.url), 'utf8').matchAll(/^(vigil\.\S+)\s+(\d+)\s/gm)].map((m) => [m[1]!, Number(m[2])]),
+);
+const AUTO_CREATED_PARTITIONS = 4;
+
+type GroupLine = { level: string | number; msg: string; time?: unknown; groupId?: unknown; topic?: unknown; partitions?: unknown };
+
+/** A consumer-group event an instance logs: the outcome of a join, or something that starts a new one. */
+function groupEvent(l: GroupLine): 'assigned' | 'rejoining' | null {
+  if (typeof l.groupId !== 'string') return null;
+  if (l.msg === 'kafka partitions assigned') return 'assigned';
+  if (l.msg.startsWith('kafkajs: The group is rebalancing') || l.msg.startsWith('kafka consumer stopped')) return 'rejoining';
+  return null;
+}
+
+/**
+ * Why the consumer groups of the running instances are not settled yet (null once they are): a member whose last
+ * group event was a rebalance or a restart (its join is still pending; the mock can hold one for a session timeout,
+ * logging nothing meanwhile), a group whose members' last assignments do not cover every partition exactly once
+ * (a member that left is still counted until its session expires), or a group event newer than SETTLED_FOR_MS.
+ */
+export function unsettledGroups(members: readonly { who: string; lines: readonly GroupLine[] }[], now: number, partitionsOf: (topic: string) => number): string | null {
+  const held = new Map<string, { topic: string; partitions: number[] }>();
+  let newest = 0;
+  for (const m of members) {
+    const last = new Map<string, GroupLine>();
+    for (const l of m.lines) if (groupEvent(l)) last.set(l.groupId as string, l);
+    for (const [group, l] of last) {
+      newest = Math.max(newest, Date.parse(String(l.time ?? '')) || 0);
+      if (groupEvent(l) === 'rejoining') return `${m.who} is rejoining ${group}`;
+      const ps = Array.isArray(l.partitions) ? (l.partitions as number[]) : [];
+      const h = held.get(group) ?? { topic: String(l.topic), partitions: [] };
+      held.set(group, { topic: h.topic, partitions: [...h.partitions, ...ps] });
+    }
+  }
+  for (const [group, { topic, partitions }] of held) {
+    const want = partitionsOf(topic);
+    const sorted = [...partitions].sort((a, b) => a - b);
+    if (sorted.length !== want || sorted.some((p, i) => p !== i)) return `${group} holds partitions [${sorted.join(',')}] of ${want}`;
+  }
+  return now - newest >= SETTLED_FOR_MS ? null : 'a group changed less than 5 s ago';
+}
+
+/**
+ * Zero lag on every instance and settled consumer groups (unsettledGroups). The lag metric covers held partitions
+ * only, and a member keeps reporting the partitions it held until its next join completes, so lag alone reads 0
+ * while a group is rebalancing and nobody consumes; a replay that goes on producing then lets the partitions of the
+ * stalled members fall minutes of event time behind the others (the re-key stage drops their partials as late).
  */
 async function waitForSettledConsumers(c: Cluster, timeoutMs: number): Promise<void> {
-  await waitFor(async () => {
-    const samples = await Promise.all(c.all().map((p) => Cluster.sample(p)));
-    if (!samples.every((x) => x.lag === 0)) return false;
-    const lines = c.logLines((l) => l.msg === 'kafka partitions assigned' || l.msg.startsWith('kafkajs: The group is rebalancing'));
-    const last = Math.max(0, ...lines.map((l) => Date.parse(String(l['time'] ?? '')) || 0));
-    return Date.now() - last >= SETTLED_FOR_MS;
-  }, { timeoutMs, intervalMs: 200, what: 'zero consumer lag and no rebalance for 5 s on every instance' });
+  let why: string | null = 'not checked yet';
+  const settled = waitFor(async () => {
+    const live = c.all();
+    const samples = await Promise.all(live.map((p) => Cluster.sample(p)));
+    if (!samples.every((x) => x.lag === 0)) return ((why = 'consumer lag above 0'), false);
+    const members = live.map((p, i) => ({ who: `${p.app}#${i}`, lines: p.logs() as GroupLine[] }));
+    why = unsettledGroups(members, Date.now(), (t) => TOPIC_PARTITIONS.get(t) ?? AUTO_CREATED_PARTITIONS);
+    return why === null;
+  }, { timeoutMs, intervalMs: 200, what: 'zero consumer lag and settled consumer groups on every instance' });
+  await settled.catch((err: unknown) => {
+    throw new Error(`${err instanceof Error ? err.message : String(err)} (last seen: ${why ?? 'settled'})`);
+  });
 }
 
 export async function waitForNoLag(c: Cluster, timeoutMs = 60_000): Promise<void> {
