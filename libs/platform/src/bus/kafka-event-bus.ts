@@ -163,7 +163,8 @@ export class KafkaEventBus implements EventBus, ConsumerLagSource {
       clientId: opts.clientId,
       brokers: opts.brokers,
       connectionTimeout: 3_000,
-      ...(process.env.K_AB_FRAMED === '0' ? {} : { socketFactory: framedSocketFactory() }),
+      // responses read straight into one Buffer each, not concatenated from 64 KiB chunks (kafkajs-socket.ts)
+      socketFactory: framedSocketFactory(),
       logLevel: opts.logger ? logLevel.WARN : logLevel.NOTHING,
       logCreator: () => (entry: LogEntry) => this.bridgeLog(entry),
     };

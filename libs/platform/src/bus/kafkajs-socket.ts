@@ -143,7 +143,6 @@ function patch(): void {
     return;
   }
   if (!version.startsWith('2.2.')) return;
-  if (process.env.K_AB_FRAMED === '0') return;
   const Connection = require('kafkajs/src/network/connection.js') as { prototype: KafkajsConnection };
   const processData = Connection.prototype.processData;
   Connection.prototype.processData = function (this: KafkajsConnection, raw: Buffer): unknown {
