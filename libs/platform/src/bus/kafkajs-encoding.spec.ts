@@ -99,7 +99,6 @@ describe('produce requests encoded by reference', () => {
   it("are byte for byte what kafkajs's own encoders make", async () => {
     expect(kafkajsEncodingPatched.byReference).toBe(true);
     expect(kafkajsEncodingPatched.recordBatch).toBe(true);
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const patched = (await new Function('require', ENCODE_PRODUCE_REQUESTS)(require)) as string;
     // kafkajs unpatched: a plain node process
     const own = execFileSync(process.execPath, ['-e', `(async () => { process.stdout.write(await (function (require) {${ENCODE_PRODUCE_REQUESTS}})(require)); })()`], {
