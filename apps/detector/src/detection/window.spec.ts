@@ -155,6 +155,32 @@ describe(BoundedDistinct.name, () => {
     expect(Math.abs(d.size - count) / count).toBeLessThan(0.05);
     expect(d.estimated).toBe(count > 64);
   });
+
+  /** Past 16 values a set finds them through a hash table of its slots: exact counts, insertion order, reuse after clear. */
+  it('stays exact and in insertion order up to its cap, across clears and the switch to the sketch', () => {
+    const d = new BoundedDistinct();
+    let x = 5;
+    for (let round = 0; round < 6; round++) {
+      const seen: string[] = [];
+      const distinct = [2, 15, 16, 17, 40, 64][round]!;
+      for (let i = 0; i < 400; i++) {
+        x = (x * 1103515245 + 12345) % 2147483648;
+        const v = `10.1.${round}.${(x >>> 8) % distinct}`;
+        if (!seen.includes(v)) seen.push(v);
+        d.add(v);
+        expect(d.size).toBe(seen.length);
+      }
+      expect(d.values()).toEqual(seen);
+      expect(d.has(seen[0]!)).toBe(true);
+      expect(d.has('10.9.9.9')).toBe(false);
+      if (round === 3) {
+        for (let i = 0; i < 100; i++) d.add(`x${i}`); // to the sketch, then cleared
+        expect(d.estimated).toBe(true);
+      }
+      d.clear(true);
+      expect(d.size).toBe(0);
+    }
+  });
 });
 
 describe(LatencySketch.name, () => {
@@ -193,6 +219,50 @@ describe(TopSet.name, () => {
       expect(new Map(t.entries(f))).toEqual(ref[f]);
       expect(t.max(f)).toBe(Math.max(...ref[f]!.values()));
     }
+  });
+
+  /**
+   * Full fields against a plain space-saving reference (a new key replaces the FIRST slot of least count, with that
+   * count added; slot order kept), so the remembered least-count slot never changes which slot goes.
+   */
+  it('replaces the first slot of least count in full fields, as a plain scan would', () => {
+    const K = 6;
+    const t = new TopSet(3, K);
+    const ref: [string, number][][] = [[], [], []];
+    const refAdd = (f: number, key: string, n: number): void => {
+      const r = ref[f]!;
+      const hit = r.find((e) => e[0] === key);
+      if (hit) hit[1] += n;
+      else if (r.length < K) r.push([key, n]);
+      else {
+        let at = 0;
+        for (let i = 1; i < r.length; i++) if (r[i]![1] < r[at]![1]) at = i;
+        r[at] = [key, r[at]![1] + n];
+      }
+    };
+    let x = 11;
+    for (let i = 0; i < 20_000; i++) {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      const f = x % 3;
+      // skewed keys (a few heavy, many rare), counts 1-3, and now and then a clear
+      const r = (x >>> 8) % 100;
+      const key = `k${f}-${r < 50 ? r % 4 : r}`;
+      const n = 1 + ((x >>> 20) % 3);
+      t.add(f, key, n);
+      refAdd(f, key, n);
+      if (i % 5000 === 4999) {
+        t.clear();
+        for (const r2 of ref) r2.length = 0;
+      }
+      if (i % 997 === 0) for (let g = 0; g < 3; g++) expect(t.entries(g)).toEqual(ref[g]);
+    }
+    for (let g = 0; g < 3; g++) expect(t.entries(g)).toEqual(ref[g]);
+    // merged into a full field: the same as adding the other's entries one by one
+    const o = new TopSet(3, K);
+    for (let i = 0; i < 40; i++) o.add(1, `m${i % 9}`, 1 + (i % 4));
+    t.mergeField(0, o, 1);
+    for (const [key, n] of o.entries(1)) refAdd(0, key, n);
+    expect(t.entries(0)).toEqual(ref[0]);
   });
 
   it('keeps two keys with the same hash apart (a hash match is confirmed on the string)', () => {

@@ -99,6 +99,9 @@ export class BoundedDistinct {
   private zeros = 0;
   /** Cached HLL estimate (−1: stale). */
   private estimate = -1;
+  /** Hash table of slots (slot + 1) over `hashes`, once the set holds INDEX_FROM values; and one of an earlier use. */
+  private index: Uint8Array | null = null;
+  private spareIndex: Uint8Array | null = null;
 
   constructor(
     private readonly cap = DISTINCT_EXACT_CAP,
@@ -129,7 +132,17 @@ export class BoundedDistinct {
     }
     let hs = this.hashes;
     const n = this.n;
-    if (hs) {
+    const index = this.index;
+    let probe = 0;
+    if (index !== null) {
+      // open addressing over the slots (slot + 1; 0: empty), at most half full
+      const mask = index.length - 1;
+      probe = h & mask;
+      for (let s = index[probe] as number; s !== 0; s = index[probe] as number) {
+        if (hs![s - 1] === h) return;
+        probe = (probe + 1) & mask;
+      }
+    } else if (hs) {
       for (let i = 0; i < n; i++) if (hs[i] === h) return;
     }
     if (n >= this.cap) {
@@ -144,6 +157,8 @@ export class BoundedDistinct {
     }
     hs[n] = h;
     this.n = n + 1;
+    if (index !== null) index[probe] = n + 1;
+    else if (n + 1 === INDEX_FROM && this.cap <= INDEX_MAX_CAP) this.buildIndex();
     if (this.vals) {
       if (value === undefined) this.vals = null; // merged from a set that kept only hashes: values unknown
       else this.vals[n] = value;
@@ -217,8 +232,35 @@ export class BoundedDistinct {
     return d;
   }
 
+  /** The slot index, from the hashes so far (a set past INDEX_FROM values: no scan of them all per add). */
+  private buildIndex(): void {
+    let size = 8;
+    while (size < 2 * this.cap) size *= 2;
+    let index = this.spareIndex;
+    this.spareIndex = null;
+    if (index === null || index.length !== size) index = new Uint8Array(size);
+    const hs = this.hashes!;
+    const mask = size - 1;
+    for (let i = 0; i < this.n; i++) {
+      let p = (hs[i] as number) & mask;
+      while (index[p] !== 0) p = (p + 1) & mask;
+      index[p] = i + 1;
+    }
+    this.index = index;
+  }
+
+  /** The index back to spare, zeroed (the set is below INDEX_FROM again, or a sketch). */
+  private dropIndex(): void {
+    const index = this.index;
+    if (index === null) return;
+    index.fill(0);
+    this.spareIndex = index;
+    this.index = null;
+  }
+
   /** Empty again, keeping its arrays (a pooled window reuses them). */
   clear(keepValues: boolean): void {
+    this.dropIndex();
     if (this.registers) {
       this.registers.fill(0);
       this.spare = this.registers;
@@ -233,6 +275,7 @@ export class BoundedDistinct {
   private spare: Uint8Array | null = null;
 
   private toSketch(): void {
+    this.dropIndex();
     const hs = this.hashes;
     const n = this.n;
     this.registers = this.spare ?? new Uint8Array(HLL_M);
@@ -277,6 +320,9 @@ export class BoundedDistinct {
   }
 }
 
+/** Exact sets of this many values and more find a value through a hash table of their slots (Uint8Array: caps ≤ 127). */
+const INDEX_FROM = 16;
+const INDEX_MAX_CAP = 127;
 const NO_HASHES = new Uint32Array(0);
 /** A hash handed to addHash() / addHashed(), read back by the …At / …From form (no heap number per call). */
 const HASH_ARG = new Uint32Array(1);
@@ -289,52 +335,78 @@ const TOP_COUNT_MAX = 0xffffffff;
 
 /**
  * Space-saving top-k counters for several fields in one object: exact while a field has fewer than k keys, then its
- * counts are upper bounds. Mergeable (approximately). Laid out for few cache lines per add, since most windows are
- * small (an IP's minute holds a few events) and there are thousands of them: one Uint32Array holds every field's
- * length and last-hit slot, then rows of (hash32, count) for all fields, slot by slot, so the first keys of every
- * field share a cache line or two; one array holds the keys in the same order. A lookup scans the field's hashes
- * (one integer compare per slot, where string keys of one length and first character compared character by
- * character), the slot of the last hit first; a hash match is confirmed on the string, so counts stay exact per key.
- * Callers pass hashes they computed once per event, and merges reuse the other set's hashes.
+ * counts are upper bounds (a new key replaces the first slot of least count). Mergeable (approximately). Laid out for
+ * few cache lines per add: one Uint32Array holds, per field, a word of (length, last-hit slot) and a word of (offset,
+ * capacity, first slot of least count), then each field's slots together as (hash32, count) pairs, so a lookup in a
+ * full field (tenant, endpoint and token windows see many IPs and paths) reads two or three cache lines, and a small
+ * window's fields (an IP's minute holds a few events) start with two slots each. A field grows by doubling, up to k
+ * (the array is rebuilt then, rarely: pooled windows keep their sets); one array holds the keys in the same order.
+ * A lookup scans the field's hashes (one integer compare per slot), the slot of the last hit first; a hash match is
+ * confirmed on the string, so counts stay exact per key. A full field remembers its first slot of least count (moved
+ * on when that slot's count rises), so an absent key costs the scan of hashes alone. Callers pass hashes they
+ * computed once per event, and merges reuse the other set's hashes.
  */
 export class TopSet {
-  private readonly keys: string[];
+  private keys: string[];
   /**
-   * [lengths × F, last-hit slots × F, then slot i, field f: hash at 2F + 2(iF + f), count after it]. Slots are
-   * added in rows (all fields' slot i together), `rows` of them so far: a small window (most are) stays small,
-   * and growing appends rows without moving any.
+   * Word f: length | last-hit slot << 16. Word F + f: offset | capacity << 10 | (first slot of least count + 1) << 20
+   * (0: not known; kept only while the field is full). Slot i of field f: hash at 2F + 2(offset + i), count after it;
+   * key at keys[offset + i].
    */
   private num: Uint32Array;
-  private rows: number;
 
   constructor(
     readonly fields: number,
     private readonly k = TOP_K,
   ) {
-    this.rows = Math.min(k, 2);
-    this.keys = new Array<string>(fields * this.rows).fill('');
-    this.num = new Uint32Array(2 * fields + 2 * fields * this.rows);
+    if (!(k >= 1 && fields >= 1 && fields * k <= 1023)) throw new RangeError(`TopSet: ${fields} fields of ${k} slots (at most 1,023 slots)`);
+    const cap = Math.min(k, 2);
+    const num = new Uint32Array(2 * fields + 2 * fields * cap);
+    for (let f = 0; f < fields; f++) num[fields + f] = f * cap + (cap << 10);
+    this.num = num;
+    this.keys = new Array<string>(fields * cap).fill('');
   }
 
-  /** Room for slot `slot` of every field (rows double, up to k). */
-  private grow(slot: number): void {
-    let rows = this.rows;
-    while (rows <= slot) rows = Math.min(this.k, rows * 2);
+  /** Field f's capacity doubled (up to k): every field's slots copied into a new array, in field order. */
+  private grow(f: number): void {
     const F = this.fields;
-    const num = new Uint32Array(2 * F + 2 * F * rows);
-    num.set(this.num);
+    const old = this.num;
+    const oldKeys = this.keys;
+    let total = 0;
+    for (let g = 0; g < F; g++) {
+      const cap = ((old[F + g] as number) >>> 10) & 0x3ff;
+      total += g === f ? Math.min(this.k, cap * 2) : cap;
+    }
+    const num = new Uint32Array(2 * F + 2 * total);
+    const keys = new Array<string>(total).fill('');
+    let off = 0;
+    for (let g = 0; g < F; g++) {
+      const b = old[F + g] as number;
+      const ooff = b & 0x3ff;
+      const cap = g === f ? Math.min(this.k, (((b >>> 10) & 0x3ff) as number) * 2) : (b >>> 10) & 0x3ff;
+      const len = (old[g] as number) & 0xffff;
+      for (let i = 2 * F + 2 * ooff, j = 2 * F + 2 * off, end = i + 2 * len; i < end; i++, j++) num[j] = old[i] as number;
+      for (let i = 0; i < len; i++) keys[off + i] = oldKeys[ooff + i]!;
+      num[g] = old[g] as number;
+      num[F + g] = (off + (cap << 10) + (b >>> 20) * 0x100000) >>> 0;
+      off += cap;
+    }
     this.num = num;
-    for (let i = this.rows * F; i < rows * F; i++) this.keys.push('');
-    this.rows = rows;
+    this.keys = keys;
   }
 
   clear(): void {
-    this.num.fill(0, 0, 2 * this.fields);
+    const num = this.num;
+    const F = this.fields;
+    for (let f = 0; f < F; f++) {
+      num[f] = 0;
+      num[F + f] = (num[F + f] as number) & 0xfffff;
+    }
   }
 
   /** Keys counted in field f. */
   size(f: number): number {
-    return this.num[f] as number;
+    return (this.num[f] as number) & 0xffff;
   }
 
   add(f: number, key: string, n = 1): void {
@@ -353,66 +425,113 @@ export class TopSet {
     const num = this.num;
     const keys = this.keys;
     const F = this.fields;
-    const len = num[f] as number;
-    const last = num[F + f] as number;
-    // slot i of field f: hash at num[at0 + 2F·i], count after it; key at keys[f + F·i]
-    const at0 = 2 * F + 2 * f;
-    const step = 2 * F;
-    let x = at0 + step * last;
-    if (last < len && num[x] === h && keys[f + F * last] === key) {
-      const v = (num[x + 1] as number) + n;
-      num[x + 1] = v > TOP_COUNT_MAX ? TOP_COUNT_MAX : v;
+    const a = num[f] as number;
+    const len = a & 0xffff;
+    const last = a >>> 16;
+    const b = num[F + f] as number;
+    const off = b & 0x3ff;
+    const base = 2 * F + 2 * off;
+    let x = base + 2 * last;
+    if (last < len && num[x] === h && keys[off + last] === key) {
+      this.bump(f, x, last, n);
       return;
     }
-    x = at0;
+    x = base;
+    for (let i = 0; i < len; i++, x += 2) {
+      if (num[x] === h && keys[off + i] === key) {
+        num[f] = len | (i << 16);
+        this.bump(f, x, i, n);
+        return;
+      }
+    }
     let at = len;
     if (len < this.k) {
-      for (let i = 0; i < len; i++, x += step) {
-        if (num[x] === h && keys[f + F * i] === key) {
-          const v = (num[x + 1] as number) + n;
-          num[x + 1] = v > TOP_COUNT_MAX ? TOP_COUNT_MAX : v;
-          num[F + f] = i;
-          return;
-        }
-      }
-      if (len >= this.rows) {
-        this.grow(len);
+      if (len >= ((b >>> 10) & 0x3ff)) {
+        this.grow(f);
         this.addFrom(f, src, at0f, key, n);
         return;
       }
-      num[f] = len + 1;
+      num[f] = len + 1 + (len << 16);
     } else {
-      // full: one pass looks for the key and, in case it is absent, for the first slot of least count (replaced)
-      let min = TOP_COUNT_MAX + 1;
-      for (let i = 0; i < len; i++, x += step) {
-        if (num[x] === h && keys[f + F * i] === key) {
-          const v = (num[x + 1] as number) + n;
-          num[x + 1] = v > TOP_COUNT_MAX ? TOP_COUNT_MAX : v;
-          num[F + f] = i;
-          return;
-        }
-        const c = num[x + 1] as number;
-        if (c < min) {
-          min = c;
-          at = i;
-        }
-      }
-      n += min;
+      // full: the key replaces the first slot of least count, with that count added
+      at = (b >>> 20) - 1;
+      if (at < 0) at = this.firstMin(f);
+      const old = num[base + 2 * at + 1] as number;
+      n += old;
+      num[f] = len | (at << 16);
+      keys[off + at] = key;
+      x = base + 2 * at;
+      num[x] = h;
+      const v = n > TOP_COUNT_MAX ? TOP_COUNT_MAX : n;
+      num[x + 1] = v;
+      this.moveMin(f, at, old, v);
+      return;
     }
-    keys[f + F * at] = key;
-    x = at0 + step * at;
+    keys[off + at] = key;
+    x = base + 2 * at;
     num[x] = h;
     num[x + 1] = n > TOP_COUNT_MAX ? TOP_COUNT_MAX : n;
-    num[F + f] = at;
+  }
+
+  /** Count of slot `slot` (at num[x]) of field f plus n. */
+  private bump(f: number, x: number, slot: number, n: number): void {
+    const num = this.num;
+    const old = num[x + 1] as number;
+    const s = old + n;
+    const v = s > TOP_COUNT_MAX ? TOP_COUNT_MAX : s;
+    num[x + 1] = v;
+    if ((num[this.fields + f] as number) >>> 20 === slot + 1) this.moveMin(f, slot, old, v);
+  }
+
+  /**
+   * The count of slot `slot`, the first of least count (`old`) in full field f, is now v: the first of least count
+   * is the next slot that has `old` (slots before it have more), else not known until the next absent key needs it.
+   */
+  private moveMin(f: number, slot: number, old: number, v: number): void {
+    const num = this.num;
+    const F = this.fields;
+    const b = num[F + f] as number;
+    let m = slot + 1;
+    if (v !== old) {
+      m = 0;
+      const base = 2 * F + 2 * (b & 0x3ff);
+      const len = (num[f] as number) & 0xffff;
+      for (let i = slot + 1; i < len; i++) {
+        if (num[base + 2 * i + 1] === old) {
+          m = i + 1;
+          break;
+        }
+      }
+    }
+    num[F + f] = ((b & 0xfffff) + m * 0x100000) >>> 0;
+  }
+
+  /** First slot of least count of field f (scanned). */
+  private firstMin(f: number): number {
+    const num = this.num;
+    const F = this.fields;
+    const base = 2 * F + 2 * ((num[F + f] as number) & 0x3ff);
+    const len = (num[f] as number) & 0xffff;
+    let min = TOP_COUNT_MAX + 1;
+    let at = 0;
+    for (let i = 0; i < len; i++) {
+      const c = num[base + 2 * i + 1] as number;
+      if (c < min) {
+        min = c;
+        at = i;
+      }
+    }
+    return at;
   }
 
   /** Adds the other's counts of field f into field `into` (exact while the union fits in k keys). */
   mergeField(into: number, other: TopSet, f: number): void {
     const F = other.fields;
     const on = other.num;
+    const off = (on[F + f] as number) & 0x3ff;
     for (let i = 0, len = other.size(f); i < len; i++) {
-      const x = 2 * F + 2 * f + 2 * F * i;
-      this.addFrom(into, on, x, other.keys[f + F * i]!, on[x + 1] as number);
+      const x = 2 * F + 2 * (off + i);
+      this.addFrom(into, on, x, other.keys[off + i]!, on[x + 1] as number);
     }
   }
 
@@ -426,9 +545,10 @@ export class TopSet {
 
   max(f: number): number {
     const F = this.fields;
+    const base = 2 * F + 2 * ((this.num[F + f] as number) & 0x3ff);
     let m = 0;
     for (let i = 0, len = this.size(f); i < len; i++) {
-      const c = this.num[2 * F + 2 * f + 2 * F * i + 1] as number;
+      const c = this.num[base + 2 * i + 1] as number;
       if (c > m) m = c;
     }
     return m;
@@ -437,8 +557,9 @@ export class TopSet {
   /** [key, count] pairs of field f, in slot order. */
   entries(f: number): [string, number][] {
     const F = this.fields;
+    const off = (this.num[F + f] as number) & 0x3ff;
     const out: [string, number][] = [];
-    for (let i = 0, len = this.size(f); i < len; i++) out.push([this.keys[f + F * i]!, this.num[2 * F + 2 * f + 2 * F * i + 1] as number]);
+    for (let i = 0, len = this.size(f); i < len; i++) out.push([this.keys[off + i]!, this.num[2 * F + 2 * (off + i) + 1] as number]);
     return out;
   }
 }
