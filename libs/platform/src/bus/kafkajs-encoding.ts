@@ -13,8 +13,8 @@ import { createRequire } from 'node:module';
  * - Every nesting level copies the one below into its own doubling buffer, ~14 copies of each published byte
  *   (`patchByReference`): patched to append nested encoders by reference and concatenate once, at the socket write.
  *   Its record-batch encoder is replaced for uncompressed batches (`recordBatchByReference`: the CRC over the parts).
- *   bench:ingest with kafkajs-socket.ts's reads, alternating at load 15-24: ingest 47, 46, 50, 52 -> 37, 40, 42 µs
- *   of CPU per event (and 50 while integration tests ran beside it); Buffer copies in its profile 2.4 -> 0.56 s.
+ *   bench:ingest with kafkajs-socket.ts's reads too, old and new alternating at load 6-11: ingest 39, 41, 41 -> 33,
+ *   34, 36 µs of CPU per event; Buffer copies in its profile 2.4 -> 0.56 s (docs/benchmarks.md, Kafka → ClickHouse).
  *
  * kafkajs loads its record-batch encoder lazily, on the first produce, and takes the CRC function then; the CRC is
  * only replaced if that has not happened yet (it has not when this module is imported with the bus). Both patches
