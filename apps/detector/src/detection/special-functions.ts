@@ -25,11 +25,16 @@ function lanczosLogGamma(x: number): number {
 /** ln Γ(k) for integers k below this, kept once computed (tail searches evaluate the same small k again and again). */
 const INT_TABLE = 4096;
 const intLogGamma = new Float64Array(INT_TABLE).fill(NaN);
-// two most recent non-integer arguments (a negative binomial's dispersion r recurs in every tail evaluation)
-let memoX0 = NaN;
-let memoY0 = NaN;
-let memoX1 = NaN;
-let memoY1 = NaN;
+/**
+ * The two most recent non-integer arguments and their values (a negative binomial's dispersion r recurs in every
+ * tail evaluation): [x0, y0, x1, y1], in a Float64Array because a double written to a module-level `let` is a new
+ * heap number each time (four per call).
+ */
+const MEMO = new Float64Array([NaN, NaN, NaN, NaN]);
+const MX0 = 0;
+const MY0 = 1;
+const MX1 = 2;
+const MY1 = 3;
 
 /** ln Γ(x) for x > 0 (Lanczos, ~1e-15 relative). Memoized values are the computed ones, so results never change. */
 export function logGamma(x: number): number {
@@ -39,20 +44,21 @@ export function logGamma(x: number): number {
     if (v !== v) intLogGamma[x] = v = lanczosLogGamma(x);
     return v;
   }
-  if (x === memoX0) return memoY0;
-  if (x === memoX1) {
-    const y = memoY1;
-    memoX1 = memoX0;
-    memoY1 = memoY0;
-    memoX0 = x;
-    memoY0 = y;
+  const m = MEMO;
+  if (x === m[MX0]) return m[MY0] as number;
+  if (x === m[MX1]) {
+    const y = m[MY1] as number;
+    m[MX1] = m[MX0] as number;
+    m[MY1] = m[MY0] as number;
+    m[MX0] = x;
+    m[MY0] = y;
     return y;
   }
   const y = lanczosLogGamma(x);
-  memoX1 = memoX0;
-  memoY1 = memoY0;
-  memoX0 = x;
-  memoY0 = y;
+  m[MX1] = m[MX0] as number;
+  m[MY1] = m[MY0] as number;
+  m[MX0] = x;
+  m[MY0] = y;
   return y;
 }
 
