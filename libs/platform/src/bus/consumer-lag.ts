@@ -1,4 +1,4 @@
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { MetricsService } from '../metrics/metrics.service.js';
 
 /**
@@ -53,6 +53,44 @@ export function registerConsumerLagMetric(metrics: MetricsService, source: Consu
     collect() {
       this.reset();
       for (const s of source.consumerLag()) this.set({ topic: s.topic, partition: String(s.partition), group: s.group }, s.lag);
+    },
+  });
+}
+
+/**
+ * Offset resets: the group's next offset of a partition was no longer on the broker (retention deleted it while the
+ * group was behind or away), so the consumer restarted from the earliest offset still held and the messages in
+ * between were never processed. kafkajs logs it ("Offset out of range, resetting to default offset"); the Kafka
+ * adapter also counts it, exposed as `vigil_consumer_offset_resets_total{topic,partition,group}`.
+ */
+export interface OffsetResetSample {
+  topic: string;
+  partition: number;
+  group: string;
+  resets: number;
+}
+
+export interface OffsetResetSource {
+  offsetResets(): OffsetResetSample[];
+}
+
+export const OFFSET_RESETS_METRIC = 'vigil_consumer_offset_resets_total';
+
+export function isOffsetResetSource(x: unknown): x is OffsetResetSource {
+  return typeof x === 'object' && x !== null && typeof (x as { offsetResets?: unknown }).offsetResets === 'function';
+}
+
+/** Registers `vigil_consumer_offset_resets_total`, read from `source` at every scrape. A second call is a no-op. */
+export function registerOffsetResetMetric(metrics: MetricsService, source: OffsetResetSource): void {
+  if (metrics.registry.getSingleMetric(OFFSET_RESETS_METRIC) !== undefined) return;
+  new Counter<'topic' | 'partition' | 'group'>({
+    name: OFFSET_RESETS_METRIC,
+    help: 'Times a consumer group found its next offset of a partition deleted by retention and restarted from the earliest offset held: the messages in between were skipped',
+    labelNames: ['topic', 'partition', 'group'],
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      for (const s of source.offsetResets()) this.inc({ topic: s.topic, partition: String(s.partition), group: s.group }, s.resets);
     },
   });
 }

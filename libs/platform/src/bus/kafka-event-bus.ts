@@ -12,7 +12,7 @@ import type {
   Subscription,
 } from '../ports/event-bus.js';
 import type { BusLogger } from './in-process-event-bus.js';
-import { lagBetween, type ConsumerLagSample, type ConsumerLagSource } from './consumer-lag.js';
+import { lagBetween, type ConsumerLagSample, type ConsumerLagSource, type OffsetResetSample, type OffsetResetSource } from './consumer-lag.js';
 import './kafkajs-encoding.js';
 import { framedSocketFactory } from './kafkajs-socket.js';
 import { partitionForKey } from './partitioner.js';
@@ -108,6 +108,9 @@ const HEALTH_TIMEOUT_MS = 3_000;
 /** Heartbeat at least this often while waiting to redeliver, so a long backoff does not cost the membership. */
 const BACKOFF_HEARTBEAT_MS = 2_000;
 /** Fields of kafkajs log entries passed on to our logger: identifiers and errors, never configuration. */
+/** What kafkajs (2.2.4, ConsumerGroup.recoverFromOffsetOutOfRange) logs when it resets a partition's offset. */
+const OFFSET_RESET_MESSAGE = 'Offset out of range, resetting to default offset';
+
 const LOG_FIELDS = ['groupId', 'memberId', 'topic', 'partition', 'broker', 'nodeId', 'error', 'retryCount', 'retryTime'] as const;
 
 /** Whole-batch publish retries (see the producer options), with exponential backoff and jitter. */
@@ -143,9 +146,11 @@ const defaultPartitioner: ICustomPartitioner = () => {
  * unless it asks for more (KafkaSubscribeOptions.partitionConcurrency) or for a fetch's partitions in one call
  * (mergePartitions); a partition's own batches are always handled in order.
  */
-export class KafkaEventBus implements EventBus, ConsumerLagSource {
+export class KafkaEventBus implements EventBus, ConsumerLagSource, OffsetResetSource {
   readonly kind = 'kafka' as const;
   private readonly kafka: InstanceType<typeof Kafka>;
+  /** Offsets kafkajs reset after "offset out of range", per topic, partition and group (offsetResets). */
+  private readonly resets = new Map<string, OffsetResetSample>();
   /** Health probes use their own client without retries, so a dead broker fails fast and leaves no retry timers. */
   private readonly probeClient: InstanceType<typeof Kafka>;
   private readonly logger: BusLogger | undefined;
@@ -165,7 +170,8 @@ export class KafkaEventBus implements EventBus, ConsumerLagSource {
       connectionTimeout: 3_000,
       // responses read straight into one Buffer each, not concatenated from 64 KiB chunks (kafkajs-socket.ts)
       socketFactory: framedSocketFactory(),
-      logLevel: opts.logger ? logLevel.WARN : logLevel.NOTHING,
+      // errors always reach bridgeLog, which counts offset resets (and logs only with a logger)
+      logLevel: opts.logger ? logLevel.WARN : logLevel.ERROR,
       logCreator: () => (entry: LogEntry) => this.bridgeLog(entry),
     };
     this.kafka = new Kafka(common);
@@ -249,6 +255,20 @@ export class KafkaEventBus implements EventBus, ConsumerLagSource {
     return [...this.subscriptions].flatMap((s) => s.consumerLag());
   }
 
+  offsetResets(): OffsetResetSample[] {
+    return [...this.resets.values()];
+  }
+
+  private countOffsetReset(log: Record<string, unknown>): void {
+    const topic = String(log['topic'] ?? '');
+    const partition = Number(log['partition'] ?? -1);
+    const group = String(log['groupId'] ?? '');
+    const key = `${topic}\0${partition}\0${group}`;
+    const s = this.resets.get(key);
+    if (s) s.resets += 1;
+    else this.resets.set(key, { topic, partition, group, resets: 1 });
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.all([...this.subscriptions].map((s) => s.close()));
@@ -299,6 +319,7 @@ export class KafkaEventBus implements EventBus, ConsumerLagSource {
   }
 
   private bridgeLog(entry: LogEntry): void {
+    if (entry.log.message === OFFSET_RESET_MESSAGE) this.countOffsetReset(entry.log as unknown as Record<string, unknown>);
     const logger = this.logger;
     if (!logger) return;
     const fields: Record<string, unknown> = { namespace: entry.namespace };
