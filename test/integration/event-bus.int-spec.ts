@@ -1,9 +1,8 @@
-import { InProcessEventBus, KafkaEventBus, MetricsService, registerConsumerLagMetric, type InboundMessage } from '@vigil/platform';
-import { eventBusContract, testEndpoints, uniqueName, waitFor } from '@vigil/testing';
+import { InProcessEventBus, KafkaEventBus, MetricsService, registerConsumerMetrics, type InboundMessage } from '@vigil/platform';
+import { eventBusContract, uniqueName, waitFor } from '@vigil/testing';
+import { testKafkaBus } from '../fixtures/kafka-bus.js';
 
 const KAFKA_PARTITIONS = 4; // what the Kafka-protocol broker gives an auto-created topic
-
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 eventBusContract('in-process', async () => new InProcessEventBus({ partitions: KAFKA_PARTITIONS }), {
   partitions: KAFKA_PARTITIONS,
@@ -13,7 +12,7 @@ eventBusContract('in-process', async () => new InProcessEventBus({ partitions: K
 
 eventBusContract(
   'kafka',
-  async () => new KafkaEventBus({ brokers: testEndpoints().kafkaBrokers, clientId: uniqueName('vigil-test'), logger: quiet }),
+  async () => testKafkaBus(),
   // The mock completes a group rejoin only after a session timeout (30 s), sometimes two: a second member joining
   // can take a minute to settle (a CI run exceeded 90 s for the whole split test).
   { partitions: KAFKA_PARTITIONS, testTimeoutMs: 240_000, waitTimeoutMs: 90_000 },
@@ -23,7 +22,7 @@ eventBusContract(
 // handlers run, two partitions' handlers at once.
 eventBusContract(
   'kafka, pipelined',
-  async () => new KafkaEventBus({ brokers: testEndpoints().kafkaBrokers, clientId: uniqueName('vigil-test'), logger: quiet }),
+  async () => testKafkaBus(),
   { partitions: KAFKA_PARTITIONS, testTimeoutMs: 240_000, waitTimeoutMs: 90_000, extraSubscribeOptions: { pipelined: true, partitionConcurrency: 2 } },
 );
 
@@ -40,9 +39,9 @@ describe(KafkaEventBus.name, () => {
   }, 30_000);
 
   it('reports vigil_consumer_lag from the fetched high watermark: the backlog while a batch is held, 0 once committed', async () => {
-    const bus = new KafkaEventBus({ brokers: testEndpoints().kafkaBrokers, clientId: uniqueName('vigil-test'), logger: quiet });
+    const bus = testKafkaBus();
     const metrics = new MetricsService('ingest');
-    registerConsumerLagMetric(metrics, bus);
+    registerConsumerMetrics(metrics, bus);
     const topic = uniqueName('bus_lag');
     const groupId = uniqueName('g_lag');
     const lagLines = async () => (await metrics.render()).split('\n').filter((l) => l.startsWith('vigil_consumer_lag{'));

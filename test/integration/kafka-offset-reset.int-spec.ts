@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
-import { KafkaEventBus, MetricsService, partitionForKey, type InboundMessage } from '@vigil/platform';
-import { registerOffsetResetMetric } from '@vigil/platform/bus/consumer-lag';
-import { testEndpoints, uniqueName, waitFor } from '@vigil/testing';
+import { KafkaEventBus, MetricsService, partitionForKey, registerConsumerMetrics, type InboundMessage } from '@vigil/platform';
+import { uniqueName, waitFor } from '@vigil/testing';
+import { testKafkaBus } from '../fixtures/kafka-bus.js';
 
 /**
  * A consumer whose next offset retention has already deleted (a group far behind, or a detector restoring a
@@ -12,14 +12,12 @@ import { testEndpoints, uniqueName, waitFor } from '@vigil/testing';
  */
 jest.setTimeout(120_000);
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 describe(`${KafkaEventBus.name} offset resets`, () => {
-  const { kafkaBrokers } = testEndpoints();
   let bus: KafkaEventBus;
 
   beforeEach(() => {
-    bus = new KafkaEventBus({ brokers: kafkaBrokers, clientId: uniqueName('vigil-test'), logger: quiet });
+    bus = testKafkaBus();
   });
   afterEach(async () => {
     await bus.close();
@@ -46,7 +44,7 @@ describe(`${KafkaEventBus.name} offset resets`, () => {
     expect(first).toBeGreaterThan(0); // offset 0 was gone: the consumer restarted from the earliest held
     expect(bus.offsetResets()).toEqual([{ topic, partition, group: groupId, resets: 1 }]);
     const metrics = new MetricsService('test');
-    registerOffsetResetMetric(metrics, bus);
+    registerConsumerMetrics(metrics, bus);
     expect(await metrics.render()).toContain(`vigil_consumer_offset_resets_total{topic="${topic}",partition="${partition}",group="${groupId}",service="test"} 1`);
   });
 });

@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import { KafkaEventBus, partitionForKey, type InboundMessage, type KafkaSubscribeOptions } from '@vigil/platform';
-import { testEndpoints, uniqueName, waitFor } from '@vigil/testing';
+import { uniqueName, waitFor } from '@vigil/testing';
+import { testKafkaBus } from '../fixtures/kafka-bus.js';
 
 /**
  * KafkaSubscribeOptions.partitionConcurrency (used by ingest's raw-log consumer): several partitions' batches are
@@ -9,16 +10,14 @@ import { testEndpoints, uniqueName, waitFor } from '@vigil/testing';
  */
 jest.setTimeout(120_000);
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const KEYS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
 const PER_KEY = 40;
 
 describe(`${KafkaEventBus.name} partitionConcurrency`, () => {
-  const { kafkaBrokers } = testEndpoints();
   let bus: KafkaEventBus;
 
   beforeEach(() => {
-    bus = new KafkaEventBus({ brokers: kafkaBrokers, clientId: uniqueName('vigil-test'), logger: quiet });
+    bus = testKafkaBus();
   });
   afterEach(async () => {
     await bus.close();

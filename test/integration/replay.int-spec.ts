@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { KafkaEventBus, type InboundMessage, type Subscription } from '@vigil/platform';
+import type { InboundMessage, KafkaEventBus, Subscription } from '@vigil/platform';
 import { TrafficPlan, testEndpoints, uniqueName, waitFor } from '@vigil/testing';
+import { testKafkaBus } from '../fixtures/kafka-bus.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(process.cwd());
 /** The compiled `vigil` CLI (what `npm run replay` runs after tsc -b). */
 const CLI = join(ROOT, 'apps', 'standalone', 'dist', 'cli', 'vigil.js');
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
  * `vigil replay`, run as a user runs it (the compiled CLI, real arguments), shipping a generated gateway log into a
@@ -23,7 +23,7 @@ describe('vigil replay --kafka', () => {
   let sub: Subscription | null = null;
 
   beforeAll(() => {
-    bus = new KafkaEventBus({ brokers: testEndpoints().kafkaBrokers, clientId: uniqueName('vigil-replay-test'), logger: quiet });
+    bus = testKafkaBus('vigil-replay-test');
   });
   afterAll(async () => {
     await sub?.close();

@@ -9,7 +9,7 @@ import { loadConfig } from '../config/config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { PlatformModule } from '../nest/platform.module.js';
 import { EVENT_BUS, type EventBus, type InboundMessage, type Subscription } from '../ports/event-bus.js';
-import { CONSUMER_LAG_METRIC, lagBetween, registerConsumerLagMetric, type ConsumerLagSample } from './consumer-lag.js';
+import { CONSUMER_LAG_METRIC, lagBetween, registerConsumerMetrics, type ConsumerLagSample } from './consumer-lag.js';
 import { InProcessEventBus } from './in-process-event-bus.js';
 
 /** `vigil_consumer_lag` lines of a scrape, as samples (the service label dropped). */
@@ -61,7 +61,7 @@ describe('lagBetween', () => {
   });
 });
 
-describe(registerConsumerLagMetric.name, () => {
+describe(registerConsumerMetrics.name, () => {
   let bus: InProcessEventBus;
   const subs: Subscription[] = [];
   beforeEach(() => {
@@ -74,7 +74,7 @@ describe(registerConsumerLagMetric.name, () => {
 
   it('shows per partition and group the messages published but not yet processed, then 0 once processed', async () => {
     const metrics = new MetricsService('ingest');
-    registerConsumerLagMetric(metrics, bus);
+    registerConsumerMetrics(metrics, bus);
     // one key: every message goes to one partition
     await bus.publish('t.raw', Array.from({ length: 10 }, (_, i) => ({ key: 'tenant|10.0.0.1', value: `m${i}` })));
     const g = gate();
@@ -93,7 +93,7 @@ describe(registerConsumerLagMetric.name, () => {
 
   it('keeps one series per group: a second group that has not consumed shows the whole backlog', async () => {
     const metrics = new MetricsService('standalone');
-    registerConsumerLagMetric(metrics, bus);
+    registerConsumerMetrics(metrics, bus);
     const fast = gate();
     fast.release();
     subs.push(await bus.subscribe({ topic: 't.events', groupId: 'fast' }, fast.handler));
@@ -112,7 +112,7 @@ describe(registerConsumerLagMetric.name, () => {
 
   it('drops the series of a group once its last member has left', async () => {
     const metrics = new MetricsService('detector');
-    registerConsumerLagMetric(metrics, bus);
+    registerConsumerMetrics(metrics, bus);
     const g = gate();
     g.release();
     const sub = await bus.subscribe({ topic: 't.gone', groupId: 'leaving' }, g.handler);
@@ -123,8 +123,8 @@ describe(registerConsumerLagMetric.name, () => {
 
   it('registers once per registry when called twice', async () => {
     const metrics = new MetricsService('alert');
-    registerConsumerLagMetric(metrics, bus);
-    registerConsumerLagMetric(metrics, bus);
+    registerConsumerMetrics(metrics, bus);
+    registerConsumerMetrics(metrics, bus);
     expect((await metrics.render()).match(new RegExp(`^# TYPE ${CONSUMER_LAG_METRIC} gauge$`, 'gm'))).toHaveLength(1);
   });
 });

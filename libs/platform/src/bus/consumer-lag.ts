@@ -18,12 +18,27 @@ export interface ConsumerLagSample {
   lag: number;
 }
 
-/** Something that can tell its consumer lag right now (the event bus adapters). */
+/**
+ * Offset resets: the group's next offset of a partition was no longer on the broker (retention deleted it while the
+ * group was behind or away), so the consumer restarted from the earliest offset still held and the messages in
+ * between were never processed. kafkajs logs it ("Offset out of range, resetting to default offset"); the Kafka
+ * adapter also counts it, exposed as `vigil_consumer_offset_resets_total{topic,partition,group}`.
+ */
+export interface OffsetResetSample {
+  topic: string;
+  partition: number;
+  group: string;
+  resets: number;
+}
+
+/** Something that can tell its consumer lag right now (the event bus adapters), and its offset resets if it has any. */
 export interface ConsumerLagSource {
   consumerLag(): ConsumerLagSample[];
+  offsetResets?(): OffsetResetSample[];
 }
 
 export const CONSUMER_LAG_METRIC = 'vigil_consumer_lag';
+export const OFFSET_RESETS_METRIC = 'vigil_consumer_offset_resets_total';
 
 export function isConsumerLagSource(x: unknown): x is ConsumerLagSource {
   return typeof x === 'object' && x !== null && typeof (x as { consumerLag?: unknown }).consumerLag === 'function';
@@ -40,11 +55,13 @@ export function lagBetween(highWatermark: string, nextOffset: string): number {
 }
 
 /**
- * Registers `vigil_consumer_lag` in the registry of `metrics`; its value is read from `source` at every scrape, so
- * a partition this process no longer holds disappears from /metrics. A second call for the same registry is a no-op.
+ * Registers the consumer metrics of `source` in the registry of `metrics`, read from it at every scrape:
+ * `vigil_consumer_lag` (a partition this process no longer holds disappears from /metrics) and, when the source
+ * counts them, `vigil_consumer_offset_resets_total`. A second call for the same registry is a no-op.
  */
-export function registerConsumerLagMetric(metrics: MetricsService, source: ConsumerLagSource): void {
+export function registerConsumerMetrics(metrics: MetricsService, source: ConsumerLagSource): void {
   if (metrics.registry.getSingleMetric(CONSUMER_LAG_METRIC) !== undefined) return;
+  const labels = (s: { topic: string; partition: number; group: string }) => ({ topic: s.topic, partition: String(s.partition), group: s.group });
   new Gauge<'topic' | 'partition' | 'group'>({
     name: CONSUMER_LAG_METRIC,
     help: 'Messages of a partition not yet processed by the consumer group (high watermark minus committed offset), per partition held by this process',
@@ -52,37 +69,11 @@ export function registerConsumerLagMetric(metrics: MetricsService, source: Consu
     registers: [metrics.registry],
     collect() {
       this.reset();
-      for (const s of source.consumerLag()) this.set({ topic: s.topic, partition: String(s.partition), group: s.group }, s.lag);
+      for (const s of source.consumerLag()) this.set(labels(s), s.lag);
     },
   });
-}
-
-/**
- * Offset resets: the group's next offset of a partition was no longer on the broker (retention deleted it while the
- * group was behind or away), so the consumer restarted from the earliest offset still held and the messages in
- * between were never processed. kafkajs logs it ("Offset out of range, resetting to default offset"); the Kafka
- * adapter also counts it, exposed as `vigil_consumer_offset_resets_total{topic,partition,group}`.
- */
-export interface OffsetResetSample {
-  topic: string;
-  partition: number;
-  group: string;
-  resets: number;
-}
-
-export interface OffsetResetSource {
-  offsetResets(): OffsetResetSample[];
-}
-
-export const OFFSET_RESETS_METRIC = 'vigil_consumer_offset_resets_total';
-
-export function isOffsetResetSource(x: unknown): x is OffsetResetSource {
-  return typeof x === 'object' && x !== null && typeof (x as { offsetResets?: unknown }).offsetResets === 'function';
-}
-
-/** Registers `vigil_consumer_offset_resets_total`, read from `source` at every scrape. A second call is a no-op. */
-export function registerOffsetResetMetric(metrics: MetricsService, source: OffsetResetSource): void {
-  if (metrics.registry.getSingleMetric(OFFSET_RESETS_METRIC) !== undefined) return;
+  const resets = source.offsetResets?.bind(source);
+  if (!resets) return;
   new Counter<'topic' | 'partition' | 'group'>({
     name: OFFSET_RESETS_METRIC,
     help: 'Times a consumer group found its next offset of a partition deleted by retention and restarted from the earliest offset held: the messages in between were skipped',
@@ -90,7 +81,7 @@ export function registerOffsetResetMetric(metrics: MetricsService, source: Offse
     registers: [metrics.registry],
     collect() {
       this.reset();
-      for (const s of source.offsetResets()) this.inc({ topic: s.topic, partition: String(s.partition), group: s.group }, s.resets);
+      for (const s of resets()) this.inc(labels(s), s.resets);
     },
   });
 }

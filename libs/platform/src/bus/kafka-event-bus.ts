@@ -12,7 +12,7 @@ import type {
   Subscription,
 } from '../ports/event-bus.js';
 import type { BusLogger } from './in-process-event-bus.js';
-import { lagBetween, type ConsumerLagSample, type ConsumerLagSource, type OffsetResetSample, type OffsetResetSource } from './consumer-lag.js';
+import { lagBetween, type ConsumerLagSample, type ConsumerLagSource, type OffsetResetSample } from './consumer-lag.js';
 import './kafkajs-encoding.js';
 import { framedSocketFactory } from './kafkajs-socket.js';
 import { partitionForKey } from './partitioner.js';
@@ -107,10 +107,9 @@ export function partitionFetchBytes(maxBatch: number): number {
 const HEALTH_TIMEOUT_MS = 3_000;
 /** Heartbeat at least this often while waiting to redeliver, so a long backoff does not cost the membership. */
 const BACKOFF_HEARTBEAT_MS = 2_000;
-/** Fields of kafkajs log entries passed on to our logger: identifiers and errors, never configuration. */
 /** What kafkajs (2.2.4, ConsumerGroup.recoverFromOffsetOutOfRange) logs when it resets a partition's offset. */
 const OFFSET_RESET_MESSAGE = 'Offset out of range, resetting to default offset';
-
+/** Fields of kafkajs log entries passed on to our logger: identifiers and errors, never configuration. */
 const LOG_FIELDS = ['groupId', 'memberId', 'topic', 'partition', 'broker', 'nodeId', 'error', 'retryCount', 'retryTime'] as const;
 
 /** Whole-batch publish retries (see the producer options), with exponential backoff and jitter. */
@@ -146,7 +145,7 @@ const defaultPartitioner: ICustomPartitioner = () => {
  * unless it asks for more (KafkaSubscribeOptions.partitionConcurrency) or for a fetch's partitions in one call
  * (mergePartitions); a partition's own batches are always handled in order.
  */
-export class KafkaEventBus implements EventBus, ConsumerLagSource, OffsetResetSource {
+export class KafkaEventBus implements EventBus, ConsumerLagSource {
   readonly kind = 'kafka' as const;
   private readonly kafka: InstanceType<typeof Kafka>;
   /** Offsets kafkajs reset after "offset out of range", per topic, partition and group (offsetResets). */

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { kafkajs22Require } from './kafkajs-internals.js';
 
 /**
  * Three costs of kafkajs 2.2.4's produce path, replaced in place (same results, byte for byte):
@@ -241,15 +241,8 @@ function recordBatchByReference(
 }
 
 function patch(): void {
-  const require = createRequire(import.meta.url);
-  let version: string;
-  try {
-    version = (require('kafkajs/package.json') as { version: string }).version;
-  } catch {
-    return;
-  }
-  // the internals patched here are those of 2.2.x; another version keeps its own code
-  if (!version.startsWith('2.2.')) return;
+  const require = kafkajs22Require();
+  if (!require) return;
   const Encoder = require('kafkajs/src/protocol/encoder.js') as KafkajsEncoderClass;
   Encoder.prototype.ensureAvailable = function ensureAvailable(this: KafkajsEncoder, length: number): void {
     if (this.offset + length <= this.buf.length) return;

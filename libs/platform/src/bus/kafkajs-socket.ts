@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import tls from 'node:tls';
+import { kafkajs22Require } from './kafkajs-internals.js';
 
 /**
  * kafkajs's read path, without copying responses. kafkajs (2.2.4) receives a response in the socket's chunks (Node
@@ -135,14 +135,8 @@ interface KafkajsConnection {
 export const kafkajsSocketPatched: { processData: boolean } = { processData: false };
 
 function patch(): void {
-  const require = createRequire(import.meta.url);
-  let version: string;
-  try {
-    version = (require('kafkajs/package.json') as { version: string }).version;
-  } catch {
-    return;
-  }
-  if (!version.startsWith('2.2.')) return;
+  const require = kafkajs22Require();
+  if (!require) return;
   const Connection = require('kafkajs/src/network/connection.js') as { prototype: KafkajsConnection };
   const processData = Connection.prototype.processData;
   Connection.prototype.processData = function (this: KafkajsConnection, raw: Buffer): unknown {

@@ -10,7 +10,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { EVENT_BUS, type EventBus } from '../ports/event-bus.js';
 import { STORE, type Store } from '../ports/store.js';
 import { WORK_QUEUE, type RetryPolicy, type WorkQueue } from '../ports/work-queue.js';
-import { isConsumerLagSource, isOffsetResetSource, registerConsumerLagMetric, registerOffsetResetMetric } from '../bus/consumer-lag.js';
+import { isConsumerLagSource, registerConsumerMetrics } from '../bus/consumer-lag.js';
 import { createEventBus, createStore, createWorkQueue } from '../runtime/adapters.js';
 import { processConfig } from '../runtime/process-config.js';
 import { PlatformLifecycle } from './platform-lifecycle.js';
@@ -76,10 +76,9 @@ export class PlatformModule {
         inject: [EVENT_BUS],
         useFactory: (bus: EventBus): MetricsService => {
           const metrics = new MetricsService(options.service);
-          // vigil_consumer_lag{topic,partition,group}: what the autoscalers read (deploy/k8s)
-          if (isConsumerLagSource(bus)) registerConsumerLagMetric(metrics, bus);
-          // vigil_consumer_offset_resets_total{topic,partition,group}: messages skipped because retention deleted them first
-          if (isOffsetResetSource(bus)) registerOffsetResetMetric(metrics, bus);
+          // vigil_consumer_lag{topic,partition,group}, what the autoscalers read (deploy/k8s), and
+          // vigil_consumer_offset_resets_total{topic,partition,group}, messages skipped because retention deleted them first
+          if (isConsumerLagSource(bus)) registerConsumerMetrics(metrics, bus);
           return metrics;
         },
       },
