@@ -13,6 +13,7 @@ import type {
 } from '../ports/event-bus.js';
 import type { BusLogger } from './in-process-event-bus.js';
 import { lagBetween, type ConsumerLagSample, type ConsumerLagSource, type OffsetResetSample } from './consumer-lag.js';
+import './kafkajs-decoding.js';
 import './kafkajs-encoding.js';
 import { framedSocketFactory } from './kafkajs-socket.js';
 import { partitionForKey } from './partitioner.js';
