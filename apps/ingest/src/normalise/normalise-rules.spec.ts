@@ -225,6 +225,14 @@ describe('token identity', () => {
     expect(a).not.toContain('secret');
   });
 
+  it('gives the same id on the first sight (not cached), the second (cached) and later ones (from the cache)', () => {
+    const key = 'bench-hash-key-0123456789abcdef';
+    for (const c of ['sk_once_' + 'z'.repeat(60), 'sk_live_repeated', 'Bearer-like.' + 'x'.repeat(300)]) {
+      const expected = 'kh_' + createHmac('sha256', key).update(c).digest('hex').slice(0, 16);
+      expect([keyedHash(key, c), keyedHash(key, c), keyedHash(key, c), keyedHash(key, c)]).toEqual([expected, expected, expected, expected]);
+    }
+  });
+
   it('derives the id from the hash key as UTF-8 text, so ids stay the same across releases', () => {
     // kh_ + the first 16 hex of HMAC-SHA256 keyed with the hash key's UTF-8 bytes (what earlier releases computed)
     const expected = 'kh_' + createHmac('sha256', 'clé-ünïcode-0123456789').update('sk_live_secret').digest('hex').slice(0, 16);
