@@ -39,7 +39,7 @@
  * about 2 × clients + 500, raise it first (`ulimit -n 8192`).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -368,6 +368,9 @@ interface Result {
   wallS: number;
   serverCpuS: number;
   clientCpuS: number;
+  /** Of serverCpuS, the kernel's share (stime), and the servers' write syscalls in the measured run (Linux /proc; NaN elsewhere). */
+  serverSysS: number;
+  serverWrites: number;
   /** CPU seconds the ClickHouse server and the Kafka mock used in the measured run (distributed, when they run on this machine). */
   clickhouseCpuS?: number;
   brokerCpuS?: number;
@@ -402,10 +405,12 @@ async function measure(
   await audience.reset();
   o.trace?.clear();
   const serverCpu = () => o.serverPids.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+  const serverSys = () => o.serverPids.reduce((sum, pid) => sum + procFigures(pid).sysS, 0);
+  const serverWrites = () => o.serverPids.reduce((sum, pid) => sum + procFigures(pid).writes, 0);
   const clientCpu = () => audience.pids().reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
   const clickhouseCpu = () => (o.clickhousePid ? cpuSecondsOf(o.clickhousePid) : NaN);
   const brokerCpu = () => (o.brokerPid ? cpuSecondsOf(o.brokerPid) : NaN);
-  const cpu0 = { server: serverCpu(), client: clientCpu(), clickhouse: clickhouseCpu(), broker: brokerCpu(), wall: performance.now() };
+  const cpu0 = { server: serverCpu(), sys: serverSys(), writes: serverWrites(), client: clientCpu(), clickhouse: clickhouseCpu(), broker: brokerCpu(), wall: performance.now() };
   await publish(o.anomalies, o.rate, false);
   const expected = o.anomalies * n;
   await untilAsync(async () => {
@@ -417,6 +422,8 @@ async function measure(
   const usage = {
     wallS: (performance.now() - cpu0.wall) / 1000,
     serverCpuS: serverCpu() - cpu0.server,
+    serverSysS: serverSys() - cpu0.sys,
+    serverWrites: serverWrites() - cpu0.writes,
     clientCpuS: clientCpu() - cpu0.client,
     ...(Number.isFinite(clickhouseCpuS) ? { clickhouseCpuS } : {}),
     ...(Number.isFinite(brokerCpuS) ? { brokerCpuS } : {}),
@@ -427,6 +434,17 @@ async function measure(
     return { received: s.length, p50: percentile(s, 0.5), p99: percentile(s, 0.99), max: s[s.length - 1] ?? NaN };
   };
   return { ...(o.trace ? { stages: o.trace.summary() } : {}), mode, clients: n, anomalies: o.anomalies, rate: o.rate, connectMs: o.connectMs, anomaly: stats(samples.anomaly), incident: stats(samples.incident), targetMs: o.targetMs, ...usage };
+}
+
+/** A process's kernel CPU seconds (stime) and write syscalls so far, from /proc (Linux); NaN elsewhere. */
+function procFigures(pid: number): { sysS: number; writes: number } {
+  try {
+    const stime = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[12]) / 100;
+    const syscw = /^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return { sysS: stime, writes: syscw ? Number(syscw[1]) : NaN };
+  } catch {
+    return { sysS: NaN, writes: NaN };
+  }
 }
 
 /** Polls `check` every 50 ms until it holds or `timeoutMs` passes (then returns quietly: the caller reports what arrived). */
@@ -449,6 +467,8 @@ function print(r: Result): void {
       line('anomaly.detected', r.anomaly),
       line('incident.opened', r.incident),
       `  measured run ${r.wallS.toFixed(1)} s: server CPU ${r.serverCpuS.toFixed(1)} s (${((r.serverCpuS * 1000 * r.clients) / Math.max(1, r.anomaly.received)).toFixed(1)} ms per anomaly delivered), clients' CPU ${r.clientCpuS.toFixed(1)} s; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`,
+      `  servers: kernel ${r.serverSysS.toFixed(1)} s of that CPU, ${(r.serverWrites / Math.max(1, r.anomaly.received)).toFixed(2)} write syscalls per anomaly per client` +
+        ` (${((r.serverSysS * 1e6) / Math.max(1, r.serverWrites)).toFixed(1)} us kernel, ${(((r.serverCpuS - r.serverSysS) * 1e6) / Math.max(1, r.serverWrites)).toFixed(1)} us user per write)`,
       ...(r.clickhouseCpuS !== undefined
         ? [
             `  ClickHouse server CPU ${r.clickhouseCpuS.toFixed(1)} s (${((r.clickhouseCpuS * 1000) / r.anomalies).toFixed(1)} ms per anomaly)` +
