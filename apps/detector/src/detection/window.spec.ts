@@ -34,6 +34,46 @@ describe(WindowAggregate.name, () => {
     expect(w.windowStart).toBe(T0 + W);
   });
 
+  it('counts distinct paths read off the top paths exactly as a distinct set would: past k paths, on a hash collision, through JSON, merges and resets', () => {
+    // '/p/479599' and '/p/662382' share a hash32: a distinct set counts them once, the top paths keep them apart
+    const streams: string[][] = [
+      ['/a', '/b', '/a'],
+      Array.from({ length: 19 }, (_, i) => `/p/${i}`),
+      Array.from({ length: 20 }, (_, i) => `/p/${i}`),
+      Array.from({ length: 90 }, (_, i) => `/p/${(i * 7) % 45}`),
+      Array.from({ length: 200 }, (_, i) => `/q/${i}`),
+      ['/x', '/p/479599', '/y', '/p/662382', '/p/479599', '/z'],
+    ];
+    const pooled = new WindowAggregate(T0, W);
+    for (const paths of streams) {
+      for (const tracks of [TRACK_ALL, TRACK_TOPS | 1]) {
+        const ref = new BoundedDistinct(64, false);
+        const w = new WindowAggregate(T0, W, tracks);
+        pooled.reset(T0, W, tracks);
+        const half = new WindowAggregate(T0, W, tracks);
+        const rest = new WindowAggregate(T0, W, tracks);
+        paths.forEach((path, i) => {
+          const e = ev({ path });
+          w.add(e);
+          pooled.add(e);
+          (i % 2 ? rest : half).add(e);
+          ref.add(path);
+          expect(w.distinctCount('paths')).toBe(ref.size);
+        });
+        expect(pooled.distinctCount('paths')).toBe(ref.size);
+        // the wire form is the distinct set's: same hashes, first-seen order (or the same sketch)
+        expect(w.toJSON().d.paths).toEqual(ref.toJSON());
+        expect(WindowAggregate.fromJSON(w.toJSON()).distinctCount('paths')).toBe(ref.size);
+        expect(pooled.distinctSet('paths')?.toJSON()).toEqual(ref.toJSON());
+        half.merge(rest);
+        expect(half.distinctCount('paths')).toBe(ref.size);
+        w.add(ev({ path: '/late/one' }));
+        ref.add('/late/one');
+        expect(w.distinctCount('paths')).toBe(ref.size);
+      }
+    }
+  });
+
   it('counts distinct paths, IPs, tokens and endpoints, and sums bytes out', () => {
     const w = new WindowAggregate(T0, W);
     w.add(ev({ path: '/v1/orders/1', tokenId: 'tk_a', bytesOut: 10 }));

@@ -336,7 +336,7 @@ const TOP_COUNT_MAX = 0xffffffff;
 /**
  * Space-saving top-k counters for several fields in one object: exact while a field has fewer than k keys, then its
  * counts are upper bounds (a new key replaces the first slot of least count). Mergeable (approximately). Laid out for
- * few cache lines per add: one Uint32Array holds, per field, a word of (length, last-hit slot) and a word of (offset,
+ * few cache lines per add: one array of numbers holds, per field, a word of (length, last-hit slot) and a word of (offset,
  * capacity, first slot of least count), then each field's slots together as (hash32, count) pairs, so a lookup in a
  * full field (tenant, endpoint and token windows see many IPs and paths) reads two or three cache lines, and a small
  * window's fields (an IP's minute holds a few events) start with two slots each. A field grows by doubling, up to k
@@ -351,9 +351,16 @@ export class TopSet {
   /**
    * Word f: length | last-hit slot << 16. Word F + f: offset | capacity << 10 | (first slot of least count + 1) << 20
    * (0: not known; kept only while the field is full). Slot i of field f: hash at 2F + 2(offset + i), count after it;
-   * key at keys[offset + i].
+   * key at keys[offset + i]. A plain array of doubles (unboxed), not a Uint32Array: V8 keeps typed arrays over 64
+   * bytes off its heap (a separately allocated backing store, one more cold cache line per add), while this array
+   * lives next to the set on the heap.
    */
-  private num: Uint32Array;
+  private num: number[];
+  /**
+   * Bit f: field f held two keys of one hash32 since the last clear (a window reads its distinct paths off the top
+   * paths only while they are exact as a set of hashes: no collision, fewer than k keys).
+   */
+  collided = 0;
 
   constructor(
     readonly fields: number,
@@ -361,7 +368,7 @@ export class TopSet {
   ) {
     if (!(k >= 1 && fields >= 1 && fields * k <= 1023)) throw new RangeError(`TopSet: ${fields} fields of ${k} slots (at most 1,023 slots)`);
     const cap = Math.min(k, 2);
-    const num = new Uint32Array(2 * fields + 2 * fields * cap);
+    const num = newWords(2 * fields + 2 * fields * cap);
     for (let f = 0; f < fields; f++) num[fields + f] = f * cap + (cap << 10);
     this.num = num;
     this.keys = new Array<string>(fields * cap).fill('');
@@ -377,7 +384,7 @@ export class TopSet {
       const cap = ((old[F + g] as number) >>> 10) & 0x3ff;
       total += g === f ? Math.min(this.k, cap * 2) : cap;
     }
-    const num = new Uint32Array(2 * F + 2 * total);
+    const num = newWords(2 * F + 2 * total);
     const keys = new Array<string>(total).fill('');
     let off = 0;
     for (let g = 0; g < F; g++) {
@@ -396,6 +403,7 @@ export class TopSet {
   }
 
   clear(): void {
+    this.collided = 0;
     const num = this.num;
     const F = this.fields;
     for (let f = 0; f < F; f++) {
@@ -438,10 +446,13 @@ export class TopSet {
     }
     x = base;
     for (let i = 0; i < len; i++, x += 2) {
-      if (num[x] === h && keys[off + i] === key) {
-        num[f] = len | (i << 16);
-        this.bump(f, x, i, n);
-        return;
+      if (num[x] === h) {
+        if (keys[off + i] === key) {
+          num[f] = len | (i << 16);
+          this.bump(f, x, i, n);
+          return;
+        }
+        this.collided |= 1 << f;
       }
     }
     let at = len;
@@ -531,7 +542,8 @@ export class TopSet {
     const off = (on[F + f] as number) & 0x3ff;
     for (let i = 0, len = other.size(f); i < len; i++) {
       const x = 2 * F + 2 * (off + i);
-      this.addFrom(into, on, x, other.keys[off + i]!, on[x + 1] as number);
+      HASH_ARG[0] = on[x] as number;
+      this.addFrom(into, HASH_ARG, 0, other.keys[off + i]!, on[x + 1] as number);
     }
   }
 
@@ -554,6 +566,17 @@ export class TopSet {
     return m;
   }
 
+  /** Field f's slot hashes (slot order) added to d. */
+  hashesInto(f: number, d: BoundedDistinct): void {
+    const F = this.fields;
+    const num = this.num;
+    const base = 2 * F + 2 * ((num[F + f] as number) & 0x3ff);
+    for (let i = 0, len = this.size(f); i < len; i++) {
+      HASH_ARG[0] = num[base + 2 * i] as number;
+      d.addHashAt(HASH_ARG, 0);
+    }
+  }
+
   /** [key, count] pairs of field f, in slot order. */
   entries(f: number): [string, number][] {
     const F = this.fields;
@@ -562,6 +585,13 @@ export class TopSet {
     for (let i = 0, len = this.size(f); i < len; i++) out.push([this.keys[off + i]!, this.num[2 * F + 2 * (off + i) + 1] as number]);
     return out;
   }
+}
+
+/** An array of n zeros with unboxed double elements (words up to 2^32 − 1 stay unboxed; small integers alone would be SMIs). */
+function newWords(n: number): number[] {
+  const a: number[] = [0.5];
+  for (let i = 0; i < n; i++) a[i] = 0;
+  return a;
 }
 
 function byCountThenKey(a: [string, number], b: [string, number]): number {
@@ -749,6 +779,8 @@ export const TRACK_ALL = 255;
  * "mostly on", scraping). A bit that removes, so tracks written before it (wire forms carry them) keep their meaning.
  */
 export const TRACK_NO_ROUTE_TOPS = 256;
+/** Tracks under which distinct paths start out as the top-paths field's keys (WindowAggregate.pathsInTops). */
+const PATHS_IN_TOPS = TRACK_PATHS | TRACK_TOPS;
 
 /** Status codes as strings, made once (top-contributor keys), and their hash32s. */
 const STATUS_TEXT: string[] = Array.from({ length: 600 }, (_, i) => String(i));
@@ -827,13 +859,21 @@ export class WindowAggregate {
   private nFsmp = 0;
   /** TRACK_* bits of the pieces that may hold data (written since the last reset). */
   private filled = 0;
+  /**
+   * Distinct paths are the top-paths field's keys (not counted in dPaths): while tracking both, until that field
+   * holds k keys or two keys of one hash (then dPaths gets its hashes, in the same first-seen order, and counts on).
+   * Most windows (an IP's minute: a few events) thus never touch a distinct set.
+   */
+  private pathsInTops: boolean;
 
   constructor(
     public windowStart: number,
     public windowMs: number,
     /** TRACK_* bits: which distinct sets, sketches and contributors to keep. */
     public tracks = TRACK_ALL,
-  ) {}
+  ) {
+    this.pathsInTops = (tracks & PATHS_IN_TOPS) === PATHS_IN_TOPS;
+  }
 
   /** ASNs seen (at most 16). */
   get asns(): number[] {
@@ -877,6 +917,7 @@ export class WindowAggregate {
     this.windowStart = windowStart;
     this.windowMs = windowMs;
     this.tracks = tracks;
+    this.pathsInTops = (tracks & PATHS_IN_TOPS) === PATHS_IN_TOPS;
     this.requests = 0;
     this.authFailures = 0;
     this.notFound = 0;
@@ -951,7 +992,7 @@ export class WindowAggregate {
     const tr = this.tracks;
     this.filled |= tr;
     const hv = h.v;
-    if (tr & TRACK_PATHS) (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHashAt(hv, HASH_PATH);
+    if (tr & TRACK_PATHS && !this.pathsInTops) (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHashAt(hv, HASH_PATH);
     if (tr & TRACK_IPS) (this.dIps ??= new BoundedDistinct()).addHashAt(hv, HASH_IP, e.clientIp);
     if (tr & TRACK_TOKENS && e.tokenId) (this.dTokens ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHash(hash32(e.tokenId));
     if (tr & TRACK_ENDPOINTS) (this.dEndpoints ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHash(endpointHash(e.method, e.route || e.path));
@@ -965,6 +1006,7 @@ export class WindowAggregate {
         t.addFrom(TOP_ROUTES, hv, HASH_ROUTE, e.route || e.path);
         if (failed) t.addFrom(TOP_FAIL_IPS, hv, HASH_IP, e.clientIp);
       }
+      if (this.pathsInTops && (t.size(TOP_PATHS) >= TOP_K || t.collided & (1 << TOP_PATHS))) this.pathsOutOfTops();
     }
     if (failed && tr & TRACK_FAIL_IPS) (this.dFailIps ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHashAt(hv, HASH_IP);
     if (tr & TRACK_LATENCY) this.latency.add(e.latencyMs);
@@ -977,6 +1019,7 @@ export class WindowAggregate {
   }
 
   merge(o: WindowAggregate): void {
+    if (this.pathsInTops) this.pathsOutOfTops();
     this.requests += o.requests;
     this.authFailures += o.authFailures;
     this.notFound += o.notFound;
@@ -988,7 +1031,11 @@ export class WindowAggregate {
     this.activity = (this.activity | o.activity) >>> 0;
     const tr = this.tracks;
     this.filled |= tr;
-    if (o.dPaths && tr & TRACK_PATHS) (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dPaths);
+    if (tr & TRACK_PATHS) {
+      if (o.pathsInTops) {
+        if (o.tops) o.tops.hashesInto(TOP_PATHS, (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)));
+      } else if (o.dPaths) (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dPaths);
+    }
     if (o.dIps && tr & TRACK_IPS) (this.dIps ??= new BoundedDistinct()).merge(o.dIps);
     if (o.dTokens && tr & TRACK_TOKENS) (this.dTokens ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dTokens);
     if (o.dEndpoints && tr & TRACK_ENDPOINTS) (this.dEndpoints ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dEndpoints);
@@ -1008,12 +1055,14 @@ export class WindowAggregate {
   }
 
   distinctCount(f: DistinctField): number {
+    if (f === 'paths' && this.pathsInTops) return this.tops ? this.tops.size(TOP_PATHS) : 0;
     return this.distinctSet(f)?.size ?? 0;
   }
 
   distinctSet(f: DistinctField): BoundedDistinct | undefined {
     switch (f) {
       case 'paths':
+        if (this.pathsInTops && this.tops !== null && this.tops.size(TOP_PATHS) > 0) this.pathsOutOfTops();
         return this.dPaths ?? undefined;
       case 'ips':
         return this.dIps ?? undefined;
@@ -1086,6 +1135,7 @@ export class WindowAggregate {
     if (j.v !== 1) throw new Error(`window aggregate: unknown version ${String(j.v)}`);
     const w = new WindowAggregate(j.ws, j.wl, j.tr === undefined ? TRACK_ALL : j.tr & (TRACK_ALL | TRACK_NO_ROUTE_TOPS));
     w.filled = TRACK_ALL; // pieces are read from the wire whatever the aggregate tracks
+    w.pathsInTops = false; // the wire's distinct paths are what counts (absent: none)
     w.requests = j.n;
     w.authFailures = j.a;
     w.notFound = j.nf;
@@ -1112,6 +1162,16 @@ export class WindowAggregate {
     for (const id of j.smp) w.addSample(id);
     for (const id of j.fsmp) w.addFailureSample(id);
     return w;
+  }
+
+  /** Distinct paths counted in dPaths from now on, starting from the top-paths field's hashes (see pathsInTops). */
+  private pathsOutOfTops(): void {
+    this.pathsInTops = false;
+    const t = this.tops;
+    if (t === null || t.size(TOP_PATHS) === 0) return;
+    const d = (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false));
+    this.filled |= TRACK_PATHS;
+    t.hashesInto(TOP_PATHS, d);
   }
 
   private setDistinct(f: DistinctField, v: BoundedDistinct): void {
