@@ -66,6 +66,8 @@ const num = (name: string, fallback: number): number => {
 };
 
 const TENANT = 'bench';
+/** The idle window before the measured run in which the servers' floor CPU is measured. */
+const IDLE_WINDOW_MS = 5_000;
 const SENT_AT = 'bench-sent-at:';
 const WARMUP = 'bench-warmup:';
 const SELF = fileURLToPath(import.meta.url);
@@ -371,6 +373,8 @@ interface Result {
   /** Of serverCpuS, the kernel's share (stime), and the servers' write syscalls in the measured run (Linux /proc; NaN elsewhere). */
   serverSysS: number;
   serverWrites: number;
+  /** The servers' CPU (all instances together) in an idle window just before the measured run, ms per second. */
+  idleServerCpuMsPerS: number;
   /** CPU seconds the ClickHouse server and the Kafka mock used in the measured run (distributed, when they run on this machine). */
   clickhouseCpuS?: number;
   brokerCpuS?: number;
@@ -410,6 +414,10 @@ async function measure(
   const clientCpu = () => audience.pids().reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
   const clickhouseCpu = () => (o.clickhousePid ? cpuSecondsOf(o.clickhousePid) : NaN);
   const brokerCpu = () => (o.brokerPid ? cpuSecondsOf(o.brokerPid) : NaN);
+  // The servers' CPU while idle (every client connected, nothing published): their floor (consumer polls, timers).
+  const idle0 = { server: serverCpu(), wall: performance.now() };
+  await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
+  const idleServerCpuMsPerS = ((serverCpu() - idle0.server) * 1e6) / (performance.now() - idle0.wall);
   const cpu0 = { server: serverCpu(), sys: serverSys(), writes: serverWrites(), client: clientCpu(), clickhouse: clickhouseCpu(), broker: brokerCpu(), wall: performance.now() };
   await publish(o.anomalies, o.rate, false);
   const expected = o.anomalies * n;
@@ -422,6 +430,7 @@ async function measure(
   const usage = {
     wallS: (performance.now() - cpu0.wall) / 1000,
     serverCpuS: serverCpu() - cpu0.server,
+    idleServerCpuMsPerS,
     serverSysS: serverSys() - cpu0.sys,
     serverWrites: serverWrites() - cpu0.writes,
     clientCpuS: clientCpu() - cpu0.client,
@@ -467,6 +476,7 @@ function print(r: Result): void {
       line('anomaly.detected', r.anomaly),
       line('incident.opened', r.incident),
       `  measured run ${r.wallS.toFixed(1)} s: server CPU ${r.serverCpuS.toFixed(1)} s (${((r.serverCpuS * 1000 * r.clients) / Math.max(1, r.anomaly.received)).toFixed(1)} ms per anomaly delivered), clients' CPU ${r.clientCpuS.toFixed(1)} s; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`,
+      `  servers idle just before: ${r.idleServerCpuMsPerS.toFixed(1)} ms CPU per s (${((r.idleServerCpuMsPerS * r.wallS) / 1000).toFixed(1)} s over a run this long)`,
       `  servers: kernel ${r.serverSysS.toFixed(1)} s of that CPU, ${(r.serverWrites / Math.max(1, r.anomaly.received)).toFixed(2)} write syscalls per anomaly per client` +
         ` (${((r.serverSysS * 1e6) / Math.max(1, r.serverWrites)).toFixed(1)} us kernel, ${(((r.serverCpuS - r.serverSysS) * 1e6) / Math.max(1, r.serverWrites)).toFixed(1)} us user per write)`,
       ...(r.clickhouseCpuS !== undefined

@@ -78,45 +78,6 @@ describe(WriteCoalescer.name, () => {
       expect(writes.map((w) => w.count)).toEqual([1, 1]);
     });
 
-    it('writes the burst of broadcast frames as one buffer, joined once for the clients that get the same events', async () => {
-      await start(true);
-      const a = await client();
-      const b = await client();
-      const c = await client();
-      const [sa, sb, sc] = [...nsp.sockets.values()];
-      sc!.join('other'); // c also gets a broadcast to 'other', so its burst differs
-      const chunks: unknown[][] = [];
-      for (const s of [sa, sb, sc]) {
-        const raw = (s!.conn as unknown as { transport: { socket: { _socket: { _write: (chunk: unknown, ...rest: unknown[]) => void; _writev?: (...a: unknown[]) => void } } } }).transport.socket._socket;
-        const mine: unknown[] = [];
-        chunks.push(mine);
-        const write = raw._write.bind(raw);
-        raw._write = (chunk: unknown, ...rest: unknown[]) => {
-          mine.push(chunk);
-          write(chunk, ...rest);
-        };
-        raw._writev = () => {
-          throw new Error('a joined burst is not written with writev');
-        };
-      }
-
-      nsp.to('room').emit('anomaly.detected', { n: 1 });
-      nsp.to('other').emit('incident.updated', { n: 9 });
-      nsp.to('room').emit('incident.opened', { n: 1 });
-
-      await waitFor(() => a.got.length === 2 && b.got.length === 2 && c.got.length === 3);
-      expect(a.got).toEqual(['anomaly.detected#1', 'incident.opened#1']);
-      expect(b.got).toEqual(['anomaly.detected#1', 'incident.opened#1']);
-      expect(c.got).toEqual(['anomaly.detected#1', 'incident.updated#9', 'incident.opened#1']);
-      expect(chunks.map((c) => c.length)).toEqual([1, 1, 1]);
-      expect(chunks[0]![0]).toBe(chunks[1]![0]); // the same bytes, joined once
-      expect(chunks[2]![0]).not.toBe(chunks[0]![0]);
-      // and the transports are writable again, so the next burst goes out the same way
-      nsp.to('room').emit('anomaly.detected', { n: 2 });
-      await waitFor(() => a.got.length === 3 && c.got.length === 4);
-      expect(chunks.map((c) => c.length)).toEqual([2, 2, 2]);
-    });
-
     it('writes each event on its own without it (the behaviour it replaces)', async () => {
       await start(false);
       const a = await client();
