@@ -74,6 +74,47 @@ describe(WindowAggregate.name, () => {
     }
   });
 
+  it('counts distinct IPs read off the top IPs exactly as a distinct set would, values in first-seen order: past k IPs, on a hash collision, through JSON, merges and resets', () => {
+    // '10.0.107.237' and '10.2.219.40' share a hash32: a distinct set keeps the first of them, the top IPs both
+    const streams: string[][] = [
+      ['10.0.0.1', '10.0.0.1', '10.0.0.2'],
+      Array.from({ length: 19 }, (_, i) => `10.1.0.${i}`),
+      Array.from({ length: 20 }, (_, i) => `10.1.0.${i}`),
+      Array.from({ length: 90 }, (_, i) => `10.1.0.${(i * 7) % 45}`),
+      Array.from({ length: 200 }, (_, i) => `10.2.0.${i}`),
+      ['10.9.9.9', '10.0.107.237', '10.8.8.8', '10.2.219.40', '10.0.107.237', '10.7.7.7'],
+    ];
+    const pooled = new WindowAggregate(T0, W);
+    for (const ips of streams) {
+      for (const tracks of [TRACK_ALL, TRACK_TOPS | 2, TRACK_TOPS | 2 | TRACK_NO_ROUTE_TOPS]) {
+        const ref = new BoundedDistinct();
+        const w = new WindowAggregate(T0, W, tracks);
+        pooled.reset(T0, W, tracks);
+        const half = new WindowAggregate(T0, W, tracks);
+        const rest = new WindowAggregate(T0, W, tracks);
+        ips.forEach((clientIp, i) => {
+          const e = ev({ clientIp });
+          w.add(e);
+          pooled.add(e);
+          (i % 2 ? rest : half).add(e);
+          ref.add(clientIp);
+          expect(w.distinctCount('ips')).toBe(ref.size);
+        });
+        expect(pooled.distinctCount('ips')).toBe(ref.size);
+        expect(w.toJSON().d.ips).toEqual(ref.toJSON());
+        expect(WindowAggregate.fromJSON(w.toJSON()).distinctSet('ips')?.values()).toEqual(ref.values());
+        expect(pooled.distinctSet('ips')?.values()).toEqual(ref.values());
+        expect(pooled.distinctSet('ips')?.valueHashes()?.subarray(0, ref.size)).toEqual(ref.valueHashes()?.subarray(0, ref.size));
+        half.merge(rest);
+        expect(half.distinctCount('ips')).toBe(ref.size);
+        w.add(ev({ clientIp: '192.0.2.99' }));
+        ref.add('192.0.2.99');
+        expect(w.distinctCount('ips')).toBe(ref.size);
+        expect(w.distinctSet('ips')?.values()).toEqual(ref.values());
+      }
+    }
+  });
+
   it('counts distinct paths, IPs, tokens and endpoints, and sums bytes out', () => {
     const w = new WindowAggregate(T0, W);
     w.add(ev({ path: '/v1/orders/1', tokenId: 'tk_a', bytesOut: 10 }));

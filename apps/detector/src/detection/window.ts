@@ -566,14 +566,15 @@ export class TopSet {
     return m;
   }
 
-  /** Field f's slot hashes (slot order) added to d. */
-  hashesInto(f: number, d: BoundedDistinct): void {
+  /** Field f's slot hashes (slot order) added to d, with the keys as values when `withKeys`. */
+  hashesInto(f: number, d: BoundedDistinct, withKeys: boolean): void {
     const F = this.fields;
     const num = this.num;
-    const base = 2 * F + 2 * ((num[F + f] as number) & 0x3ff);
+    const off = (num[F + f] as number) & 0x3ff;
+    const base = 2 * F + 2 * off;
     for (let i = 0, len = this.size(f); i < len; i++) {
       HASH_ARG[0] = num[base + 2 * i] as number;
-      d.addHashAt(HASH_ARG, 0);
+      d.addHashAt(HASH_ARG, 0, withKeys ? this.keys[off + i] : undefined);
     }
   }
 
@@ -779,8 +780,8 @@ export const TRACK_ALL = 255;
  * "mostly on", scraping). A bit that removes, so tracks written before it (wire forms carry them) keep their meaning.
  */
 export const TRACK_NO_ROUTE_TOPS = 256;
-/** Tracks under which distinct paths start out as the top-paths field's keys (WindowAggregate.pathsInTops). */
-const PATHS_IN_TOPS = TRACK_PATHS | TRACK_TOPS;
+/** The distinct sets that can start out as a top-contributor field's keys (WindowAggregate.inTops). */
+const IN_TOPS = TRACK_PATHS | TRACK_IPS;
 
 /** Status codes as strings, made once (top-contributor keys), and their hash32s. */
 const STATUS_TEXT: string[] = Array.from({ length: 600 }, (_, i) => String(i));
@@ -860,11 +861,12 @@ export class WindowAggregate {
   /** TRACK_* bits of the pieces that may hold data (written since the last reset). */
   private filled = 0;
   /**
-   * Distinct paths are the top-paths field's keys (not counted in dPaths): while tracking both, until that field
-   * holds k keys or two keys of one hash (then dPaths gets its hashes, in the same first-seen order, and counts on).
-   * Most windows (an IP's minute: a few events) thus never touch a distinct set.
+   * TRACK_PATHS / TRACK_IPS bits: distinct paths (IPs) are the top-paths (top-IPs) field's keys, not counted in their
+   * distinct set: while tracking both, until that field holds k keys or two keys of one hash (then the set gets its
+   * hashes, and IPs, in the same first-seen order, and counts on). Most windows (an IP's minute: a few events; a
+   * token's: one or a few IPs) thus never touch a distinct set.
    */
-  private pathsInTops: boolean;
+  private inTops: number;
 
   constructor(
     public windowStart: number,
@@ -872,7 +874,7 @@ export class WindowAggregate {
     /** TRACK_* bits: which distinct sets, sketches and contributors to keep. */
     public tracks = TRACK_ALL,
   ) {
-    this.pathsInTops = (tracks & PATHS_IN_TOPS) === PATHS_IN_TOPS;
+    this.inTops = tracks & TRACK_TOPS ? tracks & IN_TOPS : 0;
   }
 
   /** ASNs seen (at most 16). */
@@ -917,7 +919,7 @@ export class WindowAggregate {
     this.windowStart = windowStart;
     this.windowMs = windowMs;
     this.tracks = tracks;
-    this.pathsInTops = (tracks & PATHS_IN_TOPS) === PATHS_IN_TOPS;
+    this.inTops = tracks & TRACK_TOPS ? tracks & IN_TOPS : 0;
     this.requests = 0;
     this.authFailures = 0;
     this.notFound = 0;
@@ -992,8 +994,9 @@ export class WindowAggregate {
     const tr = this.tracks;
     this.filled |= tr;
     const hv = h.v;
-    if (tr & TRACK_PATHS && !this.pathsInTops) (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHashAt(hv, HASH_PATH);
-    if (tr & TRACK_IPS) (this.dIps ??= new BoundedDistinct()).addHashAt(hv, HASH_IP, e.clientIp);
+    const inTops = this.inTops;
+    if (tr & TRACK_PATHS && !(inTops & TRACK_PATHS)) (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHashAt(hv, HASH_PATH);
+    if (tr & TRACK_IPS && !(inTops & TRACK_IPS)) (this.dIps ??= new BoundedDistinct()).addHashAt(hv, HASH_IP, e.clientIp);
     if (tr & TRACK_TOKENS && e.tokenId) (this.dTokens ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHash(hash32(e.tokenId));
     if (tr & TRACK_ENDPOINTS) (this.dEndpoints ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHash(endpointHash(e.method, e.route || e.path));
     if (tr & TRACK_TOPS) {
@@ -1006,7 +1009,10 @@ export class WindowAggregate {
         t.addFrom(TOP_ROUTES, hv, HASH_ROUTE, e.route || e.path);
         if (failed) t.addFrom(TOP_FAIL_IPS, hv, HASH_IP, e.clientIp);
       }
-      if (this.pathsInTops && (t.size(TOP_PATHS) >= TOP_K || t.collided & (1 << TOP_PATHS))) this.pathsOutOfTops();
+      if (inTops !== 0) {
+        if (inTops & TRACK_PATHS && (t.size(TOP_PATHS) >= TOP_K || t.collided & (1 << TOP_PATHS))) this.outOfTops(TRACK_PATHS);
+        if (inTops & TRACK_IPS && (t.size(TOP_IPS) >= TOP_K || t.collided & (1 << TOP_IPS))) this.outOfTops(TRACK_IPS);
+      }
     }
     if (failed && tr & TRACK_FAIL_IPS) (this.dFailIps ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).addHashAt(hv, HASH_IP);
     if (tr & TRACK_LATENCY) this.latency.add(e.latencyMs);
@@ -1019,7 +1025,10 @@ export class WindowAggregate {
   }
 
   merge(o: WindowAggregate): void {
-    if (this.pathsInTops) this.pathsOutOfTops();
+    if (this.inTops !== 0) {
+      this.outOfTops(TRACK_PATHS);
+      this.outOfTops(TRACK_IPS);
+    }
     this.requests += o.requests;
     this.authFailures += o.authFailures;
     this.notFound += o.notFound;
@@ -1032,11 +1041,15 @@ export class WindowAggregate {
     const tr = this.tracks;
     this.filled |= tr;
     if (tr & TRACK_PATHS) {
-      if (o.pathsInTops) {
-        if (o.tops) o.tops.hashesInto(TOP_PATHS, (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)));
+      if (o.inTops & TRACK_PATHS) {
+        if (o.tops) o.tops.hashesInto(TOP_PATHS, (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)), false);
       } else if (o.dPaths) (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dPaths);
     }
-    if (o.dIps && tr & TRACK_IPS) (this.dIps ??= new BoundedDistinct()).merge(o.dIps);
+    if (tr & TRACK_IPS) {
+      if (o.inTops & TRACK_IPS) {
+        if (o.tops) o.tops.hashesInto(TOP_IPS, (this.dIps ??= new BoundedDistinct()), true);
+      } else if (o.dIps) (this.dIps ??= new BoundedDistinct()).merge(o.dIps);
+    }
     if (o.dTokens && tr & TRACK_TOKENS) (this.dTokens ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dTokens);
     if (o.dEndpoints && tr & TRACK_ENDPOINTS) (this.dEndpoints ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dEndpoints);
     if (o.dFailIps && tr & TRACK_FAIL_IPS) (this.dFailIps ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dFailIps);
@@ -1055,16 +1068,20 @@ export class WindowAggregate {
   }
 
   distinctCount(f: DistinctField): number {
-    if (f === 'paths' && this.pathsInTops) return this.tops ? this.tops.size(TOP_PATHS) : 0;
+    if (this.inTops !== 0) {
+      if (f === 'paths' && this.inTops & TRACK_PATHS) return this.tops ? this.tops.size(TOP_PATHS) : 0;
+      if (f === 'ips' && this.inTops & TRACK_IPS) return this.tops ? this.tops.size(TOP_IPS) : 0;
+    }
     return this.distinctSet(f)?.size ?? 0;
   }
 
   distinctSet(f: DistinctField): BoundedDistinct | undefined {
     switch (f) {
       case 'paths':
-        if (this.pathsInTops && this.tops !== null && this.tops.size(TOP_PATHS) > 0) this.pathsOutOfTops();
+        if (this.inTops & TRACK_PATHS && this.tops !== null && this.tops.size(TOP_PATHS) > 0) this.outOfTops(TRACK_PATHS);
         return this.dPaths ?? undefined;
       case 'ips':
+        if (this.inTops & TRACK_IPS && this.tops !== null && this.tops.size(TOP_IPS) > 0) this.outOfTops(TRACK_IPS);
         return this.dIps ?? undefined;
       case 'tokens':
         return this.dTokens ?? undefined;
@@ -1135,7 +1152,7 @@ export class WindowAggregate {
     if (j.v !== 1) throw new Error(`window aggregate: unknown version ${String(j.v)}`);
     const w = new WindowAggregate(j.ws, j.wl, j.tr === undefined ? TRACK_ALL : j.tr & (TRACK_ALL | TRACK_NO_ROUTE_TOPS));
     w.filled = TRACK_ALL; // pieces are read from the wire whatever the aggregate tracks
-    w.pathsInTops = false; // the wire's distinct paths are what counts (absent: none)
+    w.inTops = 0; // the wire's distinct sets are what counts (absent: none)
     w.requests = j.n;
     w.authFailures = j.a;
     w.notFound = j.nf;
@@ -1164,14 +1181,19 @@ export class WindowAggregate {
     return w;
   }
 
-  /** Distinct paths counted in dPaths from now on, starting from the top-paths field's hashes (see pathsInTops). */
-  private pathsOutOfTops(): void {
-    this.pathsInTops = false;
+  /**
+   * Distinct paths (bit TRACK_PATHS) or IPs (TRACK_IPS) counted in their set from now on, starting from the top
+   * field's hashes and keys (see inTops).
+   */
+  private outOfTops(bit: number): void {
+    if (!(this.inTops & bit)) return;
+    this.inTops &= ~bit;
     const t = this.tops;
-    if (t === null || t.size(TOP_PATHS) === 0) return;
-    const d = (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false));
-    this.filled |= TRACK_PATHS;
-    t.hashesInto(TOP_PATHS, d);
+    const f = bit === TRACK_PATHS ? TOP_PATHS : TOP_IPS;
+    if (t === null || t.size(f) === 0) return;
+    this.filled |= bit;
+    if (bit === TRACK_PATHS) t.hashesInto(f, (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)), false);
+    else t.hashesInto(f, (this.dIps ??= new BoundedDistinct()), true);
   }
 
   private setDistinct(f: DistinctField, v: BoundedDistinct): void {
