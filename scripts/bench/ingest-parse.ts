@@ -25,8 +25,11 @@
  * on decoded lines the two passes cost the same (5.0-6.1 µs). That copy is what the old notes here called "the first
  * pass over fresh lines" (a second pass measured kong 9.5 instead of 14.3 µs/line). `--input generated` keeps the
  * old input for comparison. The decode itself is not timed: it is the Kafka consumer's cost, not the parser's.
- * --max-semi-space-size=16 (the ingest service's flag) is a no-op here: node 20 on this machine already runs 16 MiB
- * semi-spaces (new space 32 MiB with and without it), so the bench runs without it; 8 and 32 measured no better.
+ * Node flags: `npm run bench:ingest` runs this with the ingest service's own flags (`--single-threaded-gc
+ * --max-semi-space-size=16`, package.json start:ingest). With single-threaded GC the scavenges run on the parsing
+ * thread and no GC helper thread burns CPU on the other core, so lines per CPU-second is the rate of one core; with
+ * node's default parallel scavenger the same loop measured 12-18 % fewer lines per CPU-second (2026-11-29).
+ * --max-semi-space-size=16 is node 20's default here (new space 32 MiB with and without it); 8 and 32 measured no better.
  * Generation is not timed. Records vary per line: client IPs, XFF chains, ids in paths, statuses, latencies,
  * user agents, consumers; about 18% carry only a raw API key (no consumer: 2% plus the empty name among the six
  * consumers; the keyed-hash path, a new key each time, so since session 8 almost none enters the token-id cache: see the
