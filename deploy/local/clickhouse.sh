@@ -10,7 +10,7 @@
 # Storage (VIGIL_CLICKHOUSE_STORAGE): `tmpfs` (the default when /dev/shm is a tmpfs with 2 GiB free) keeps the data
 # in /dev/shm/vigil-<id>/clickhouse, gone at reboot; `disk` keeps it in .infra/clickhouse/data. This is a test and
 # development server, and MergeTree creates ~2 files per column for every insert and deletes them after merges: on
-# an ext4 without a journal, as on our CI machines, each file creation scans recently deleted inodes
+# an ext4 without a journal, as on our development machine, each file creation scans recently deleted inodes
 # (`recently_deleted` in ext4_create), which made ~60 % of the server's CPU (perf), 37-39 ms per one-row insert into
 # a 31-column table against 15-17 ms on tmpfs. VIGIL_CLICKHOUSE_MALLOC_CONF (default below; `-` for jemalloc's own
 # defaults) keeps freed memory in the server instead of returning it to the kernel after every insert, which the

@@ -476,7 +476,7 @@ function print(r: Result): void {
       line('anomaly.detected', r.anomaly),
       line('incident.opened', r.incident),
       `  measured run ${r.wallS.toFixed(1)} s: server CPU ${r.serverCpuS.toFixed(1)} s (${((r.serverCpuS * 1000 * r.clients) / Math.max(1, r.anomaly.received)).toFixed(1)} ms per anomaly delivered), clients' CPU ${r.clientCpuS.toFixed(1)} s; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`,
-      `  servers idle just before: ${r.idleServerCpuMsPerS.toFixed(1)} ms CPU per s (${((r.idleServerCpuMsPerS * r.wallS) / 1000).toFixed(1)} s over a run this long)`,
+      `  servers in the 5 s before the run, no anomalies: ${r.idleServerCpuMsPerS.toFixed(1)} ms CPU per s (not an idle floor: a new deployment's start-up work, e.g. its webhooks group reading the incidents topic's history, is in it)`,
       `  servers: kernel ${r.serverSysS.toFixed(1)} s of that CPU, ${(r.serverWrites / Math.max(1, r.anomaly.received)).toFixed(2)} write syscalls per anomaly per client` +
         ` (${((r.serverSysS * 1e6) / Math.max(1, r.serverWrites)).toFixed(1)} us kernel, ${(((r.serverCpuS - r.serverSysS) * 1e6) / Math.max(1, r.serverWrites)).toFixed(1)} us user per write)`,
       ...(r.clickhouseCpuS !== undefined

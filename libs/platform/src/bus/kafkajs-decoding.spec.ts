@@ -7,7 +7,7 @@ const require = createRequire(import.meta.url);
 
 /**
  * Encodes record batches with kafkajs's own encoders (small, long, multi-byte, null and Buffer keys and values,
- * headers with duplicates, null and odd names, negative and large timestamp deltas; gzip; a base offset past 2^53,
+ * headers with duplicates and odd names ('constructor', '__proto__'), negative and large timestamp deltas; gzip; a base offset past 2^53,
  * log-append time, a control batch, a batch cut short), decodes them with the fetch path's decodeMessages of the
  * kafkajs that `require` loads, and resolves to the decoded records as JSON (Buffers as base64).
  */
@@ -34,7 +34,7 @@ const DECODE_FETCHED_BATCHES = `
     const enc = await RecordBatch({ compression, firstOffset: String(firstOffset), firstTimestamp: ts, maxTimestamp: ts + 2 ** 40, lastOffsetDelta: msgs.length - 1, records });
     return Buffer.from(enc.buffer);
   };
-  // a header named '__proto__', and a null header name: patched into the encoded bytes (the encoder takes an object)
+  // a header named '__proto__': patched into the encoded bytes (the encoder takes an object)
   const rename = (b, from, to) => { const at = b.indexOf(Buffer.from(from)); if (at < 0) throw new Error('no ' + from); Buffer.from(to).copy(b, at); return b; };
   return (async () => {
     const out = [];
@@ -62,7 +62,10 @@ const DECODE_FETCHED_BATCHES = `
 describe('kafkajs record decoding', () => {
   it("decodes fetched record batches field for field as kafkajs's own decoder", async () => {
     expect(kafkajsDecodingPatched.recordBatch).toBe(true);
+    const fallbacksBefore = kafkajsDecodingPatched.fallbacks;
     const patched = (await new Function('require', DECODE_FETCHED_BATCHES)(require)) as string;
+    // every record was read by the patched decoder, not handed back to kafkajs's (which would hide its mistakes)
+    expect(kafkajsDecodingPatched.fallbacks - fallbacksBefore).toBe(0);
     // kafkajs unpatched: a plain node process
     const own = execFileSync(process.execPath, ['-e', `(async () => { process.stdout.write(await (function (require) {${DECODE_FETCHED_BATCHES}})(require)); })()`], {
       encoding: 'utf8',

@@ -65,13 +65,44 @@ const CONTROL_FLAG_MASK = 0x20;
 /** |x| below this: x + a 32-bit delta is still a safe integer. */
 const SAFE_BASE = Number.MAX_SAFE_INTEGER - 2 ** 32;
 
-/** Whether kafkajs's record-batch decoder (as Node's require loads it) was replaced. */
-export const kafkajsDecodingPatched: { recordBatch: boolean } = { recordBatch: false };
+/** Whether kafkajs's record-batch decoder (as Node's require loads it) was replaced, and how many records it handed to kafkajs's own record decoder. */
+export const kafkajsDecodingPatched: { recordBatch: boolean; fallbacks: number } = { recordBatch: false, fallbacks: 0 };
 
 /** A safe-integer Number for a decimal Int64 string when it is one far enough from the limits, else NaN. */
 function safeBase(s: string): number {
   const n = Number(s);
   return Number.isSafeInteger(n) && n > -SAFE_BASE && n < SAFE_BASE ? n : NaN;
+}
+
+/** Read position of varint() and span() in the buffer being decoded (records are read synchronously, one batch at a time). */
+let at = 0;
+
+/** kafkajs's Decoder.readVarInt at `at`: a zig-zag varint, with the same 32-bit arithmetic. */
+function varint(buf: Buffer): number {
+  let v = 0;
+  let shift = 0;
+  let byte: number;
+  do {
+    byte = buf[at++]!;
+    v += (byte & 0x7f) << shift;
+    shift += 7;
+  } while (byte >= 0x80);
+  return (v >>> 1) ^ -(v & 1);
+}
+
+/** span(): a null value (length -1). */
+const NULL = -1;
+/** span(): a length that does not fit before the record's end (the record goes to kafkajs's decoder). */
+const OUT = -2;
+
+/** The extent of readVarIntBytes at `at`: its start, with `at` moved past it; NULL or OUT. */
+function span(buf: Buffer, end: number): number {
+  const len = varint(buf);
+  if (len === -1) return NULL;
+  const start = at;
+  if (len < 0 || start + len > end) return OUT;
+  at = start + len;
+  return start;
 }
 
 /** The record-batch decoder with records read in place (see the module comment). `x` are kafkajs's own pieces. */
@@ -85,31 +116,22 @@ export function recordBatchDecoder(x: Internals): (fetchDecoder: KafkajsDecoder)
     const appendTime = ctx.timestampType === x.LOG_APPEND_TIME && (ctx.maxTimestamp as string) ? (ctx.maxTimestamp as string) : null;
     const offsetBase = safeBase(firstOffset);
     const timestampBase = safeBase(firstTimestamp);
-    let p = from;
+    at = from;
     for (let r = 0; r < count; r++) {
-      // the record's length (readVarIntBytes: a zig-zag varint, -1 for null)
-      let len = 0;
-      let shift = 0;
-      let byte: number;
-      do {
-        byte = buf[p++]!;
-        len += (byte & 0x7f) << shift;
-        shift += 7;
-      } while (byte >= 0x80);
-      len = (len >>> 1) ^ -(len & 1);
-      const start = p;
+      const len = varint(buf); // the record's length (readVarIntBytes: -1 for null)
+      const start = at;
       const end = start + len;
-      const record = len > 0 && end <= buf.length ? readRecord(buf, start, end, ctx, magicByte, isControlBatch, offsetBase, timestampBase, appendTime) : null;
+      const record = len > 0 && end <= buf.length ? readRecord(buf, end, ctx, magicByte, isControlBatch, offsetBase, timestampBase, appendTime) : null;
       // anything unexpected: kafkajs's own record decoder on the record's bytes (it fails or decodes as it always did)
+      if (record === null) kafkajsDecodingPatched.fallbacks++;
       out.push(record ?? x.RecordDecoder(new x.Decoder(len === -1 ? (null as unknown as Buffer) : buf.slice(start, end)), ctx));
-      p = len === -1 ? start : end;
+      at = len === -1 ? start : end;
     }
   }
 
-  /** One record of buf[start, end), or null if it does not decode within those bytes. */
+  /** One record of buf[at, end), or null if it does not decode within those bytes. */
   function readRecord(
     buf: Buffer,
-    start: number,
     end: number,
     ctx: Record<string, unknown>,
     magicByte: number,
@@ -118,8 +140,7 @@ export function recordBatchDecoder(x: Internals): (fetchDecoder: KafkajsDecoder)
     timestampBase: number,
     appendTime: string | null,
   ): KafkajsRecord | null {
-    let p = start;
-    const attributes = (buf[p++]! << 24) >> 24; // readInt8
+    const attributes = (buf[at++]! << 24) >> 24; // readInt8
     // timestamp delta: a zig-zag varlong, as a Number while it stays exact (7 bytes: 49 bits)
     let tsRaw = 0;
     let mul = 1;
@@ -127,7 +148,7 @@ export function recordBatchDecoder(x: Internals): (fetchDecoder: KafkajsDecoder)
     let n = 0;
     do {
       if (n === 7) return null; // longer than this: kafkajs's decoder
-      byte = buf[p++]!;
+      byte = buf[at++]!;
       tsRaw += (byte & 0x7f) * mul;
       mul *= 128;
       n++;
@@ -139,92 +160,31 @@ export function recordBatchDecoder(x: Internals): (fetchDecoder: KafkajsDecoder)
       const t = timestampBase + tsDelta;
       timestamp = Number.isSafeInteger(t) ? String(t) : (BigInt(ctx.firstTimestamp as string) + BigInt(tsDelta)).toString();
     }
-    // offset delta: a zig-zag varint (kafkajs's readVarInt)
-    let od = 0;
-    let shift = 0;
-    do {
-      byte = buf[p++]!;
-      od += (byte & 0x7f) << shift;
-      shift += 7;
-    } while (byte >= 0x80);
-    od = (od >>> 1) ^ -(od & 1);
+    const od = varint(buf); // offset delta (readVarInt)
     const o = offsetBase + od;
     const offset = Number.isSafeInteger(o) ? String(o) : (BigInt(ctx.firstOffset as string) + BigInt(od)).toString();
-    // key and value (readVarIntBytes)
-    let len = 0;
-    shift = 0;
-    do {
-      byte = buf[p++]!;
-      len += (byte & 0x7f) << shift;
-      shift += 7;
-    } while (byte >= 0x80);
-    len = (len >>> 1) ^ -(len & 1);
-    let key: Buffer | null = null;
-    if (len !== -1) {
-      if (len < 0 || p + len > end) return null;
-      key = buf.slice(p, p + len);
-      p += len;
-    }
-    len = 0;
-    shift = 0;
-    do {
-      byte = buf[p++]!;
-      len += (byte & 0x7f) << shift;
-      shift += 7;
-    } while (byte >= 0x80);
-    len = (len >>> 1) ^ -(len & 1);
-    let value: Buffer | null = null;
-    if (len !== -1) {
-      if (len < 0 || p + len > end) return null;
-      value = buf.slice(p, p + len);
-      p += len;
-    }
+    const ks = span(buf, end);
+    if (ks === OUT) return null;
+    const key = ks === NULL ? null : buf.slice(ks, at);
+    const vs = span(buf, end);
+    if (vs === OUT) return null;
+    const value = vs === NULL ? null : buf.slice(vs, at);
     // headers (readVarIntArray of { key: readVarIntString, value: readVarIntBytes }), folded as kafkajs folds them
-    let count = 0;
-    shift = 0;
-    do {
-      byte = buf[p++]!;
-      count += (byte & 0x7f) << shift;
-      shift += 7;
-    } while (byte >= 0x80);
-    count = (count >>> 1) ^ -(count & 1);
+    const count = varint(buf);
     const headers: KafkajsRecord['headers'] = {};
     for (let h = 0; h < count; h++) {
-      len = 0;
-      shift = 0;
-      do {
-        byte = buf[p++]!;
-        len += (byte & 0x7f) << shift;
-        shift += 7;
-      } while (byte >= 0x80);
-      len = (len >>> 1) ^ -(len & 1);
-      let hk: string | null = null;
-      if (len !== -1) {
-        if (len < 0 || p + len > end) return null;
-        hk = buf.toString('utf8', p, p + len);
-        p += len;
-      }
-      len = 0;
-      shift = 0;
-      do {
-        byte = buf[p++]!;
-        len += (byte & 0x7f) << shift;
-        shift += 7;
-      } while (byte >= 0x80);
-      len = (len >>> 1) ^ -(len & 1);
-      let hv: Buffer | null = null;
-      if (len !== -1) {
-        if (len < 0 || p + len > end) return null;
-        hv = buf.slice(p, p + len);
-        p += len;
-      }
-      const name = String(hk);
+      const hks = span(buf, end);
+      if (hks === OUT) return null;
+      const name = hks === NULL ? 'null' : buf.toString('utf8', hks, at); // String(null), as kafkajs names it
+      const hvs = span(buf, end);
+      if (hvs === OUT) return null;
+      const hv = hvs === NULL ? null : buf.slice(hvs, at);
       const prev = (headers as Record<string, unknown>)[name];
       const next = prev === undefined ? hv : Array.isArray(prev) ? prev.concat([hv]) : [prev, hv];
       // a computed key in kafkajs's object spread defines an own property, '__proto__' included
       Object.defineProperty(headers, name, { value: next, writable: true, enumerable: true, configurable: true });
     }
-    if (p > end) return null;
+    if (at > end) return null;
     return { magicByte, attributes, timestamp, offset, key, value, headers: headers as KafkajsRecord['headers'], isControlRecord: isControlBatch, batchContext: ctx };
   }
 
