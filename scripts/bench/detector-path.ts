@@ -3,9 +3,9 @@
  * window of its IP, token, token×IP, endpoint and tenant (the engine's track sets); when an entity's window ends, it is
  * closed as the engine closes it (detection-engine.ts closeWindows): the detectors of the default config look at it
  * (evaluateClosedWindow: each baseline detector's absolute gate first, then `judge()`, the NB / Poisson bound, the
- * full evaluation only above it; the scraping and token-location checks), then every metric is folded into the entity's baseline with the type's population
- * baseline as the cold-start prior (a lazy metric, 401/403s or 5xx, only once it has been non-zero), and the window is
- * reset for reuse. Not in this path: early firing, the rules (injection, TLS, deprecated versions, allowlists),
+ * full evaluation only above it; the scraping and token-location checks), then every metric is folded into the
+ * entity's baseline with the type's population baseline as the cold-start prior (EntityState.folds: a lazy metric,
+ * 401/403s or 5xx, only once it has been non-zero), and the window is reset for reuse. Not in this path: early firing, the rules (injection, TLS, deprecated versions, allowlists),
  * explanations of anomalies and their publishing, the re-key hop between instances, checkpoints (see bench:detector).
  *
  *   node --expose-gc --import tsx scripts/bench/detector-path.ts [--events 1000000] [--rps 200] [--rounds 3] [--judge engine|all] [--profile <file.cpuprofile>]
@@ -41,7 +41,8 @@ const MIN_SCORE = 0.5;
 const JUDGE = args.get('judge') ?? 'engine';
 if (JUDGE !== 'engine' && JUDGE !== 'all') throw new Error('--judge must be engine or all');
 
-interface Slot { agg: WindowAggregate; state: EntityState; baselines: EntityBaseline[] }
+/** An entity: its window, and its baselines as the engine keeps them (EntityState) or, with --judge all, by metric. */
+interface Slot { agg: WindowAggregate; state: EntityState | null; baselines: EntityBaseline[] }
 const TYPES: EntityType[] = ['ip', 'token', 'token_ip', 'endpoint', 'tenant'];
 
 const t0 = performance.now();
@@ -74,7 +75,7 @@ function run(): { cpuMs: number; wallMs: number; closed: Record<string, number>;
   const closeAsEngine = (ti: number, key: string, s: Slot, next: number): void => {
     const type = TYPES[ti]!;
     const ws = s.agg.windowStart;
-    const es = s.state;
+    const es = s.state!;
     popOf = populations[ti]!;
     ctx.entityType = type;
     ctx.entity = key;
@@ -85,14 +86,12 @@ function run(): { cpuMs: number; wallMs: number; closed: Record<string, number>;
     const metrics = ENTITY_METRICS[type];
     for (let mi = 0; mi < metrics.length; mi++) {
       const m = metrics[mi]!;
-      const spec = METRICS[m];
-      const value = spec.value(s.agg);
-      if (spec.lazy && value === 0 && !es.peek(m)) continue;
+      const value = METRICS[m].value(s.agg);
+      if (!es.folds(m, value)) continue;
       es.baseline(m).update(value, ws, popOf.get(m));
       evaluations++;
     }
-    es.activeWindows += 1;
-    if (ws > es.lastSeen) es.lastSeen = ws;
+    es.windowClosed(ws);
     closed[type] = (closed[type] ?? 0) + 1;
     s.agg.reset(next, MIN, WINDOW_TRACKS[type]);
   };
@@ -126,7 +125,7 @@ function run(): { cpuMs: number; wallMs: number; closed: Record<string, number>;
       if (!key) continue;
       const m = maps[ti]!;
       let s = m.get(key);
-      if (!s) m.set(key, (s = { agg: new WindowAggregate(ws, MIN, WINDOW_TRACKS[TYPES[ti]!]), state: new EntityState(TYPES[ti]!, ws, JUDGE === 'engine'), baselines: [] }));
+      if (!s) m.set(key, (s = { agg: new WindowAggregate(ws, MIN, WINDOW_TRACKS[TYPES[ti]!]), state: JUDGE === 'engine' ? new EntityState(TYPES[ti]!, ws) : null, baselines: [] }));
       else if (ws > s.agg.windowStart) close(ti, key, s, ws);
       s.agg.add(e, hashes);
     }

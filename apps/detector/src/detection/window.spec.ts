@@ -34,83 +34,68 @@ describe(WindowAggregate.name, () => {
     expect(w.windowStart).toBe(T0 + W);
   });
 
-  it('counts distinct paths read off the top paths exactly as a distinct set would: past k paths, on a hash collision, through JSON, merges and resets', () => {
-    // '/p/479599' and '/p/662382' share a hash32: a distinct set counts them once, the top paths keep them apart
-    const streams: string[][] = [
-      ['/a', '/b', '/a'],
-      Array.from({ length: 19 }, (_, i) => `/p/${i}`),
-      Array.from({ length: 20 }, (_, i) => `/p/${i}`),
-      Array.from({ length: 90 }, (_, i) => `/p/${(i * 7) % 45}`),
-      Array.from({ length: 200 }, (_, i) => `/q/${i}`),
-      ['/x', '/p/479599', '/y', '/p/662382', '/p/479599', '/z'],
-    ];
+  it.each([
+    {
+      field: 'paths' as const,
+      // '/p/479599' and '/p/662382' share a hash32: a distinct set counts them once, the top paths keep them apart
+      streams: [
+        ['/a', '/b', '/a'],
+        Array.from({ length: 19 }, (_, i) => `/p/${i}`),
+        Array.from({ length: 20 }, (_, i) => `/p/${i}`),
+        Array.from({ length: 90 }, (_, i) => `/p/${(i * 7) % 45}`),
+        Array.from({ length: 200 }, (_, i) => `/q/${i}`),
+        ['/x', '/p/479599', '/y', '/p/662382', '/p/479599', '/z'],
+      ],
+      trackSets: [TRACK_ALL, TRACK_TOPS | 1],
+      ref: () => new BoundedDistinct(64, false),
+      event: (path: string) => ev({ path }),
+      late: '/late/one',
+    },
+    {
+      field: 'ips' as const,
+      // '10.0.107.237' and '10.2.219.40' share a hash32: a distinct set keeps the first of them, the top IPs both
+      streams: [
+        ['10.0.0.1', '10.0.0.1', '10.0.0.2'],
+        Array.from({ length: 19 }, (_, i) => `10.1.0.${i}`),
+        Array.from({ length: 20 }, (_, i) => `10.1.0.${i}`),
+        Array.from({ length: 90 }, (_, i) => `10.1.0.${(i * 7) % 45}`),
+        Array.from({ length: 200 }, (_, i) => `10.2.0.${i}`),
+        ['10.9.9.9', '10.0.107.237', '10.8.8.8', '10.2.219.40', '10.0.107.237', '10.7.7.7'],
+      ],
+      trackSets: [TRACK_ALL, TRACK_TOPS | 2, TRACK_TOPS | 2 | TRACK_NO_ROUTE_TOPS],
+      ref: () => new BoundedDistinct(),
+      event: (clientIp: string) => ev({ clientIp }),
+      late: '192.0.2.99',
+    },
+  ])('counts distinct $field read off the top $field exactly as a distinct set would (wire form, values and hashes in first-seen order): past k keys, on a hash collision, through JSON, merges and resets', ({ field, streams, trackSets, ref: newRef, event, late }) => {
     const pooled = new WindowAggregate(T0, W);
-    for (const paths of streams) {
-      for (const tracks of [TRACK_ALL, TRACK_TOPS | 1]) {
-        const ref = new BoundedDistinct(64, false);
+    for (const values of streams) {
+      for (const tracks of trackSets) {
+        const ref = newRef();
         const w = new WindowAggregate(T0, W, tracks);
         pooled.reset(T0, W, tracks);
         const half = new WindowAggregate(T0, W, tracks);
         const rest = new WindowAggregate(T0, W, tracks);
-        paths.forEach((path, i) => {
-          const e = ev({ path });
+        values.forEach((v, i) => {
+          const e = event(v);
           w.add(e);
           pooled.add(e);
           (i % 2 ? rest : half).add(e);
-          ref.add(path);
-          expect(w.distinctCount('paths')).toBe(ref.size);
+          ref.add(v);
+          expect(w.distinctCount(field)).toBe(ref.size);
         });
-        expect(pooled.distinctCount('paths')).toBe(ref.size);
-        // the wire form is the distinct set's: same hashes, first-seen order (or the same sketch)
-        expect(w.toJSON().d.paths).toEqual(ref.toJSON());
-        expect(WindowAggregate.fromJSON(w.toJSON()).distinctCount('paths')).toBe(ref.size);
-        expect(pooled.distinctSet('paths')?.toJSON()).toEqual(ref.toJSON());
+        expect(pooled.distinctCount(field)).toBe(ref.size);
+        // the wire form is the distinct set's: same hashes (or values), first-seen order, or the same sketch
+        expect(w.toJSON().d[field]).toEqual(ref.toJSON());
+        expect(WindowAggregate.fromJSON(w.toJSON()).distinctSet(field)?.toJSON()).toEqual(ref.toJSON());
+        expect(pooled.distinctSet(field)?.toJSON()).toEqual(ref.toJSON());
+        expect(pooled.distinctSet(field)?.valueHashes()?.subarray(0, ref.size)).toEqual(ref.valueHashes()?.subarray(0, ref.size));
         half.merge(rest);
-        expect(half.distinctCount('paths')).toBe(ref.size);
-        w.add(ev({ path: '/late/one' }));
-        ref.add('/late/one');
-        expect(w.distinctCount('paths')).toBe(ref.size);
-      }
-    }
-  });
-
-  it('counts distinct IPs read off the top IPs exactly as a distinct set would, values in first-seen order: past k IPs, on a hash collision, through JSON, merges and resets', () => {
-    // '10.0.107.237' and '10.2.219.40' share a hash32: a distinct set keeps the first of them, the top IPs both
-    const streams: string[][] = [
-      ['10.0.0.1', '10.0.0.1', '10.0.0.2'],
-      Array.from({ length: 19 }, (_, i) => `10.1.0.${i}`),
-      Array.from({ length: 20 }, (_, i) => `10.1.0.${i}`),
-      Array.from({ length: 90 }, (_, i) => `10.1.0.${(i * 7) % 45}`),
-      Array.from({ length: 200 }, (_, i) => `10.2.0.${i}`),
-      ['10.9.9.9', '10.0.107.237', '10.8.8.8', '10.2.219.40', '10.0.107.237', '10.7.7.7'],
-    ];
-    const pooled = new WindowAggregate(T0, W);
-    for (const ips of streams) {
-      for (const tracks of [TRACK_ALL, TRACK_TOPS | 2, TRACK_TOPS | 2 | TRACK_NO_ROUTE_TOPS]) {
-        const ref = new BoundedDistinct();
-        const w = new WindowAggregate(T0, W, tracks);
-        pooled.reset(T0, W, tracks);
-        const half = new WindowAggregate(T0, W, tracks);
-        const rest = new WindowAggregate(T0, W, tracks);
-        ips.forEach((clientIp, i) => {
-          const e = ev({ clientIp });
-          w.add(e);
-          pooled.add(e);
-          (i % 2 ? rest : half).add(e);
-          ref.add(clientIp);
-          expect(w.distinctCount('ips')).toBe(ref.size);
-        });
-        expect(pooled.distinctCount('ips')).toBe(ref.size);
-        expect(w.toJSON().d.ips).toEqual(ref.toJSON());
-        expect(WindowAggregate.fromJSON(w.toJSON()).distinctSet('ips')?.values()).toEqual(ref.values());
-        expect(pooled.distinctSet('ips')?.values()).toEqual(ref.values());
-        expect(pooled.distinctSet('ips')?.valueHashes()?.subarray(0, ref.size)).toEqual(ref.valueHashes()?.subarray(0, ref.size));
-        half.merge(rest);
-        expect(half.distinctCount('ips')).toBe(ref.size);
-        w.add(ev({ clientIp: '192.0.2.99' }));
-        ref.add('192.0.2.99');
-        expect(w.distinctCount('ips')).toBe(ref.size);
-        expect(w.distinctSet('ips')?.values()).toEqual(ref.values());
+        expect(half.distinctCount(field)).toBe(ref.size);
+        w.add(event(late));
+        ref.add(late);
+        expect(w.distinctCount(field)).toBe(ref.size);
+        expect(w.distinctSet(field)?.toJSON()).toEqual(ref.toJSON());
       }
     }
   });

@@ -782,6 +782,7 @@ export const TRACK_ALL = 255;
 export const TRACK_NO_ROUTE_TOPS = 256;
 /** The distinct sets that can start out as a top-contributor field's keys (WindowAggregate.inTops). */
 const IN_TOPS = TRACK_PATHS | TRACK_IPS;
+const IN_TOPS_BITS: readonly number[] = [TRACK_PATHS, TRACK_IPS];
 
 /** Status codes as strings, made once (top-contributor keys), and their hash32s. */
 const STATUS_TEXT: string[] = Array.from({ length: 600 }, (_, i) => String(i));
@@ -1040,15 +1041,14 @@ export class WindowAggregate {
     this.activity = (this.activity | o.activity) >>> 0;
     const tr = this.tracks;
     this.filled |= tr;
-    if (tr & TRACK_PATHS) {
-      if (o.inTops & TRACK_PATHS) {
-        if (o.tops) o.tops.hashesInto(TOP_PATHS, (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)), false);
-      } else if (o.dPaths) (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dPaths);
-    }
-    if (tr & TRACK_IPS) {
-      if (o.inTops & TRACK_IPS) {
-        if (o.tops) o.tops.hashesInto(TOP_IPS, (this.dIps ??= new BoundedDistinct()), true);
-      } else if (o.dIps) (this.dIps ??= new BoundedDistinct()).merge(o.dIps);
+    for (const bit of IN_TOPS_BITS) {
+      if (!(tr & bit)) continue;
+      if (o.inTops & bit) {
+        if (o.tops) this.topKeysInto(o.tops, bit);
+      } else {
+        const theirs = bit === TRACK_PATHS ? o.dPaths : o.dIps;
+        if (theirs) this.distinctOf(bit).merge(theirs);
+      }
     }
     if (o.dTokens && tr & TRACK_TOKENS) (this.dTokens ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dTokens);
     if (o.dEndpoints && tr & TRACK_ENDPOINTS) (this.dEndpoints ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dEndpoints);
@@ -1192,8 +1192,17 @@ export class WindowAggregate {
     const f = bit === TRACK_PATHS ? TOP_PATHS : TOP_IPS;
     if (t === null || t.size(f) === 0) return;
     this.filled |= bit;
-    if (bit === TRACK_PATHS) t.hashesInto(f, (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)), false);
-    else t.hashesInto(f, (this.dIps ??= new BoundedDistinct()), true);
+    this.topKeysInto(t, bit);
+  }
+
+  /** The distinct paths (bit TRACK_PATHS) or distinct IPs (TRACK_IPS), created on first need. */
+  private distinctOf(bit: number): BoundedDistinct {
+    return bit === TRACK_PATHS ? (this.dPaths ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)) : (this.dIps ??= new BoundedDistinct());
+  }
+
+  /** A top set's paths (IPs) field into this window's distinct paths (IPs): its hashes, and the IPs, in slot order. */
+  private topKeysInto(t: TopSet, bit: number): void {
+    t.hashesInto(bit === TRACK_PATHS ? TOP_PATHS : TOP_IPS, this.distinctOf(bit), bit === TRACK_IPS);
   }
 
   private setDistinct(f: DistinctField, v: BoundedDistinct): void {

@@ -458,9 +458,8 @@ export class DetectionEngine {
         const metrics = ENTITY_METRICS[w.entityType];
         for (let mi = 0; mi < metrics.length; mi++) {
           const m = metrics[mi]!;
-          const spec = METRICS[m];
-          const value = spec.value(w.agg);
-          if (spec.lazy && value === 0 && !es.peek(m)) continue;
+          const value = METRICS[m].value(w.agg);
+          if (!es.folds(m, value)) continue;
           if (this.feedback.excludes(w.key, ws, m)) {
             this.updatesDropped += 1;
             continue;
@@ -471,8 +470,7 @@ export class DetectionEngine {
           }
           es.baseline(m).update(value, ws, state.populationFor(w.tenant, w.entityType, m));
         }
-        es.activeWindows += 1;
-        if (ws > es.lastSeen) es.lastSeen = ws;
+        es.windowClosed(ws);
         state.closeWindowOf(w.hot, w);
         this.aggPool.push(w.agg);
         this.windowPool.push(w);

@@ -72,6 +72,17 @@ export class EntityState {
     return this.baselines[METRIC_INDEX[metric]];
   }
 
+  /** Whether a closed window's value of the metric is folded into its baseline: a lazy one only once it has been non-zero. */
+  folds(metric: MetricName, value: number): boolean {
+    return !(value === 0 && METRICS[metric].lazy && !this.peek(metric));
+  }
+
+  /** One more closed window of this entity's (after its metrics were folded in). */
+  windowClosed(windowStart: number): void {
+    this.activeWindows += 1;
+    if (windowStart > this.lastSeen) this.lastSeen = windowStart;
+  }
+
   encode(): Uint8Array {
     const metrics = ENTITY_METRICS[this.type];
     let max = HEADER + KNOWN_IPS * 4 + KNOWN_ASNS * 4 + KNOWN_COUNTRIES * 2;
