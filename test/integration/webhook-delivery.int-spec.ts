@@ -155,4 +155,17 @@ describe('webhook deliveries through BullMQ on Redis', () => {
     await waitFor(async () => (await deliveries(picky.id)).length === 1, { what: 'the one matching delivery' });
     expect(JSON.parse(receiver.at('/picky')[0]!.body)).toMatchObject({ type: 'incident.resolved', data: { incident: { severity: 'critical', tenant: 'acme' } } });
   });
+
+  it('gives a new subscription the events that happen after its creation, not the history a replayed topic holds', async () => {
+    const now = Date.now();
+    // a tenant of its own: the other tests' subscriptions (created long ago) would take the old event
+    const sub = await subscribe('/fresh', [{ status: 200 }], { tenant: 'initech', createdAt: now, updatedAt: now });
+    const old = anIncident({ tenant: 'initech', severity: 'high' });
+    const fresh = anIncident({ tenant: 'initech', severity: 'high' });
+    expect(await dispatcher.dispatch({ type: 'incident.opened', incident: old, eventId: `evt-old-${old.id}`, at: now - 3_600_000 })).toBe(0);
+    expect(await dispatcher.dispatch({ type: 'incident.opened', incident: fresh, eventId: `evt-new-${fresh.id}`, at: now })).toBe(1);
+    await waitFor(async () => (await deliveries(sub.id)).some((d) => d.status === 'succeeded'), { what: 'the fresh event delivered' });
+    const got = receiver.at('/fresh').map((c) => WebhookPayloadV1.parse(JSON.parse(c.body)).data.incident.id);
+    expect(got).toEqual([fresh.id]);
+  });
 });

@@ -4,14 +4,27 @@ import { CLOCK, WORK_QUEUE, type Clock, type WebhookSubscription, type WorkQueue
 import { SubscriptionCache } from './subscription-cache.js';
 import { webhookMessageId, webhookPayload, type IncidentWebhookEvent, type WebhookJob } from './webhook-job.js';
 
-/** True when the subscription wants this event: its tenant, an event type it lists (none = all), severity ≥ its minimum. */
+/**
+ * How far before a subscription's creation an event may have happened and still be delivered to it: room for the
+ * clocks of two instances (the one that created the subscription, the one that stamped the event) to disagree.
+ */
+export const SUBSCRIPTION_CLOCK_SKEW_MS = 60_000;
+
+/**
+ * True when the subscription wants this event: its tenant, an event type it lists (none = all), severity ≥ its
+ * minimum, and an event that happened after the subscription was created (give or take SUBSCRIPTION_CLOCK_SKEW_MS;
+ * an event without a time counts as now). The last rule is what keeps a new subscription from receiving history: the
+ * webhooks consumer group of a new deployment, or one whose offsets expired, reads `vigil.incidents` from the
+ * beginning, and its subscriptions would otherwise get every incident event the topic still holds.
+ */
 export function subscriptionMatches(s: WebhookSubscription, e: IncidentWebhookEvent): boolean {
   return (
     s.enabled &&
     !s.deleted &&
     s.tenant === e.incident.tenant &&
     (s.events.length === 0 || s.events.includes(e.type)) &&
-    SEVERITY_RANK[e.incident.severity] >= SEVERITY_RANK[s.minSeverity]
+    SEVERITY_RANK[e.incident.severity] >= SEVERITY_RANK[s.minSeverity] &&
+    (e.at === undefined || e.at >= s.createdAt - SUBSCRIPTION_CLOCK_SKEW_MS)
   );
 }
 
