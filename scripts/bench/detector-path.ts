@@ -5,8 +5,9 @@
  * (evaluateClosedWindow: each baseline detector's absolute gate first, then `judge()`, the NB / Poisson bound, the
  * full evaluation only above it; the scraping and token-location checks), then every metric is folded into the
  * entity's baseline with the type's population baseline as the cold-start prior (EntityState.folds: a lazy metric,
- * 401/403s or 5xx, only once it has been non-zero), and the window is reset for reuse. Not in this path: early firing, the rules (injection, TLS, deprecated versions, allowlists),
- * explanations of anomalies and their publishing, the re-key hop between instances, checkpoints (see bench:detector).
+ * 401/403s or 5xx, only once it has been non-zero), and the window is reset for reuse. Not in this path: early
+ * firing, the rules (injection, TLS, deprecated versions, allowlists), explanations of anomalies and their publishing,
+ * the re-key hop between instances, checkpoints (see bench:detector).
  *
  *   node --expose-gc --import tsx scripts/bench/detector-path.ts [--events 1000000] [--rps 200] [--rounds 3] [--judge engine|all] [--profile <file.cpuprofile>]
  *

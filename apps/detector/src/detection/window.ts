@@ -782,7 +782,6 @@ export const TRACK_ALL = 255;
 export const TRACK_NO_ROUTE_TOPS = 256;
 /** The distinct sets that can start out as a top-contributor field's keys (WindowAggregate.inTops). */
 const IN_TOPS = TRACK_PATHS | TRACK_IPS;
-const IN_TOPS_BITS: readonly number[] = [TRACK_PATHS, TRACK_IPS];
 
 /** Status codes as strings, made once (top-contributor keys), and their hash32s. */
 const STATUS_TEXT: string[] = Array.from({ length: 600 }, (_, i) => String(i));
@@ -1041,15 +1040,8 @@ export class WindowAggregate {
     this.activity = (this.activity | o.activity) >>> 0;
     const tr = this.tracks;
     this.filled |= tr;
-    for (const bit of IN_TOPS_BITS) {
-      if (!(tr & bit)) continue;
-      if (o.inTops & bit) {
-        if (o.tops) this.topKeysInto(o.tops, bit);
-      } else {
-        const theirs = bit === TRACK_PATHS ? o.dPaths : o.dIps;
-        if (theirs) this.distinctOf(bit).merge(theirs);
-      }
-    }
+    if (tr & TRACK_PATHS) this.mergeDistinct(o, TRACK_PATHS, o.dPaths);
+    if (tr & TRACK_IPS) this.mergeDistinct(o, TRACK_IPS, o.dIps);
     if (o.dTokens && tr & TRACK_TOKENS) (this.dTokens ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dTokens);
     if (o.dEndpoints && tr & TRACK_ENDPOINTS) (this.dEndpoints ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dEndpoints);
     if (o.dFailIps && tr & TRACK_FAIL_IPS) (this.dFailIps ??= new BoundedDistinct(DISTINCT_EXACT_CAP, false)).merge(o.dFailIps);
@@ -1193,6 +1185,13 @@ export class WindowAggregate {
     if (t === null || t.size(f) === 0) return;
     this.filled |= bit;
     this.topKeysInto(t, bit);
+  }
+
+  /** The other window's distinct paths (bit TRACK_PATHS) or IPs (TRACK_IPS), `theirs`, into this one's: read off its top field while they are kept there. */
+  private mergeDistinct(o: WindowAggregate, bit: number, theirs: BoundedDistinct | null): void {
+    if (o.inTops & bit) {
+      if (o.tops) this.topKeysInto(o.tops, bit);
+    } else if (theirs) this.distinctOf(bit).merge(theirs);
   }
 
   /** The distinct paths (bit TRACK_PATHS) or distinct IPs (TRACK_IPS), created on first need. */
