@@ -9,11 +9,14 @@
  * firing, the rules (injection, TLS, deprecated versions, allowlists), explanations of anomalies and their publishing,
  * the re-key hop between instances, checkpoints (see bench:detector).
  *
- *   node --expose-gc --import tsx scripts/bench/detector-path.ts [--events 1000000] [--rps 200] [--rounds 3] [--judge engine|all] [--profile <file.cpuprofile>]
+ *   node --expose-gc --import tsx scripts/bench/detector-path.ts [--events 1000000] [--rps 200] [--rounds 3] [--judge engine|all|none]
+ *                                                                [--types ip,token,token_ip,endpoint,tenant] [--profile <file.cpuprofile>]
  *
  * --profile    a V8 CPU profile of the last round only (open it in Chrome DevTools or speedscope).
  * --judge all  the stricter path of session 7–8's figures: every metric of every closed window judged against its
  *              baseline whatever the detectors' gates say, and every metric folded in (lazy ones too).
+ * --judge none a closed window is only reset: no detector, no baseline update (what the closes cost, by difference).
+ * --types      only these entity types' windows (what each type costs, by difference; the default is all five).
  *
  * Traffic is the generator's (seed 11, 4,000 IPs, 300 tokens, no attacks), produced before timing; each of 3 rounds
  * (--rounds) starts from empty state (first windows and baselines are created inside the timed loop, as a fresh
@@ -40,11 +43,15 @@ const MIN = 60_000;
 /** The baseline detectors' default minScore (detector-config.ts). */
 const MIN_SCORE = 0.5;
 const JUDGE = args.get('judge') ?? 'engine';
-if (JUDGE !== 'engine' && JUDGE !== 'all') throw new Error('--judge must be engine or all');
+if (JUDGE !== 'engine' && JUDGE !== 'all' && JUDGE !== 'none') throw new Error('--judge must be engine, all or none');
 
 /** An entity: its window, and its baselines as the engine keeps them (EntityState) or, with --judge all, by metric. */
 interface Slot { agg: WindowAggregate; state: EntityState | null; baselines: EntityBaseline[] }
 const TYPES: EntityType[] = ['ip', 'token', 'token_ip', 'endpoint', 'tenant'];
+const ONLY = (args.get('types') ?? TYPES.join(',')).split(',');
+for (const t of ONLY) if (!TYPES.includes(t as EntityType)) throw new Error(`--types: unknown entity type ${t} (${TYPES.join(', ')})`);
+/** Bit ti set: windows of TYPES[ti] are updated. */
+const TYPE_MASK = TYPES.reduce((m, t, ti) => (ONLY.includes(t) ? m | (1 << ti) : m), 0);
 
 const t0 = performance.now();
 const plan = new TrafficPlan({ seed: 11, rps: RPS, durationMs: Math.ceil(EVENTS / RPS) * 1000 * 1.3, attacks: 'none' });
@@ -113,7 +120,12 @@ function run(): { cpuMs: number; wallMs: number; closed: Record<string, number>;
     closed[type] = (closed[type] ?? 0) + 1;
     s.agg.reset(next, MIN, WINDOW_TRACKS[type]);
   };
-  const close = JUDGE === 'all' ? closeAll : closeAsEngine;
+  const closeReset = (ti: number, _key: string, s: Slot, next: number): void => {
+    const type = TYPES[ti]!;
+    closed[type] = (closed[type] ?? 0) + 1;
+    s.agg.reset(next, MIN, WINDOW_TRACKS[type]);
+  };
+  const close = JUDGE === 'all' ? closeAll : JUDGE === 'none' ? closeReset : closeAsEngine;
   const hashes = new EventHashes();
   const c0 = process.cpuUsage();
   const w0 = performance.now();
@@ -122,6 +134,7 @@ function run(): { cpuMs: number; wallMs: number; closed: Record<string, number>;
     hashes.set(e); // each string hashed once per event, shared by its 5 windows (as the engine does)
     const ws = e.ts - (e.ts % MIN);
     for (let ti = 0; ti < 5; ti++) {
+      if (!(TYPE_MASK & (1 << ti))) continue;
       const key = ti === 0 ? e.clientIp : ti === 1 ? e.tokenId : ti === 2 ? tokenIpOf[i]! : ti === 3 ? endpointOf[i]! : e.tenant;
       if (!key) continue;
       const m = maps[ti]!;
