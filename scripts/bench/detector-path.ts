@@ -27,8 +27,8 @@
  *
  * Traffic is the generator's (seed 11, 4,000 IPs, 300 tokens, no attacks), produced before timing. Round 1 starts
  * from empty state and pays for compiling the path too. Prints events per CPU-second of this process (every thread:
- * V8's helper threads included) and per wall-clock second, and the CPU time of V8's helper threads (scavenges in
- * parallel, concurrent marking and sweeping) where /proc shows them. Before each round a full collection runs, and
+ * V8's helper threads included) and per wall-clock second, and the CPU time of V8's helper threads (parallel and
+ * concurrent GC, concurrent compilation) where /proc shows them. Before each round a full collection runs, and
  * the round waits for its concurrent sweeping (of the ~630 MB of generated events: ~130 ms of helper CPU within
  * ~0.5 s, measured) to end, so that the harness's own garbage is not billed to the path.
  */
