@@ -30,9 +30,9 @@
  * V8's helper threads included) and per wall-clock second, and the CPU time of V8's helper threads (parallel and
  * concurrent GC, concurrent compilation) where /proc shows them. Before each round a full collection runs, and
  * the round waits for its concurrent sweeping (of the ~630 MB of generated events: ~130 ms of helper CPU within
- * ~0.5 s, measured) to end, so that the harness's own garbage is not billed to the path.
+ * ~0.5 s, measured) to end (proc.ts collectAndSettle), so that the harness's own garbage is not billed to the path.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import type { EntityType } from '@vigil/contracts';
 import { EntityBaseline, PopulationBaseline } from '../../apps/detector/src/detection/baseline.js';
@@ -43,6 +43,7 @@ import { WINDOW_TRACKS } from '../../apps/detector/src/engine/detection-engine.j
 import { EntityState } from '../../apps/detector/src/engine/entity-state.js';
 import { ENTITY_METRICS, METRICS, type MetricName } from '../../apps/detector/src/engine/metrics-catalog.js';
 import { TrafficPlan } from '../../libs/testing/src/traffic/index.js';
+import { collectAndSettle, otherThreadsCpuSeconds } from './proc.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -89,7 +90,7 @@ const emptyState = (): PathState => ({
 
 /** What a round counts: windows closed by type, baseline updates, findings (reset for every round). */
 const tally = { closed: {} as Record<string, number>, evaluations: 0, findings: 0 };
-/** The state the round runs on, and the population baselines of the type whose window is closing. */
+/** The state rounds run on (--state empty: a new one for each), and the population baselines of the type whose window is closing. */
 let cur = emptyState();
 let popOf = cur.populations[0]!;
 // the engine's EvalCtx: one object refilled for every window. It and the closes are made once, not per round: a
@@ -144,9 +145,9 @@ function closeAll(ti: number, key: string, s: Slot, next: number): void {
 }
 const close = JUDGE === 'all' ? closeAll : JUDGE === 'none' ? resetClosed : closeAsEngine;
 
-function run(state: PathState): { cpuMs: number; wallMs: number; closed: Record<string, number>; evaluations: number; findings: number } {
-  cur = state;
-  const { maps } = state;
+/** One round over the events, on `cur`. */
+function run(): { cpuMs: number; wallMs: number; closed: Record<string, number>; evaluations: number; findings: number } {
+  const { maps } = cur;
   tally.closed = {};
   tally.evaluations = 0;
   tally.findings = 0;
@@ -182,38 +183,19 @@ if (profiler) {
   await profiler.post('Profiler.enable');
   await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
 }
-/** CPU time of V8's helper threads (every thread but the main one) so far, in ms; null without /proc (not Linux). */
-function helperCpuMs(): number | null {
-  try {
-    let ticks = 0;
-    for (const tid of readdirSync('/proc/self/task')) {
-      if (Number(tid) === process.pid) continue;
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15 of proc(5), in clock ticks)
-    }
-    return ticks * 10; // USER_HZ is 100 on Linux
-  } catch {
-    return null;
-  }
-}
-
 // one span of the traffic in whole windows: --state steady moves every event forward by it between rounds
 const SPAN = events.length ? Math.ceil((events[events.length - 1]!.ts - events[0]!.ts + 1) / MIN) * MIN : 0;
-let state = cur;
 for (let round = 1; round <= ROUNDS; round++) {
   if (round > 1) {
-    if (STATE === 'empty') state = emptyState();
+    if (STATE === 'empty') cur = emptyState();
     else for (const e of events) e.ts += SPAN;
   }
-  (globalThis as { gc?: () => void }).gc?.();
-  // the collection's concurrent sweeping runs on V8's helper threads for ~0.5 s after it (of the generated events'
-  // heap): let it end, so process.cpuUsage in the round counts the path's own work
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  // the collection's concurrent sweep (of the generated events' heap) ends before the round, not inside it
+  await collectAndSettle();
   if (profiler && round === ROUNDS) await profiler.post('Profiler.start');
-  const h0 = helperCpuMs();
-  const r = run(state);
-  const h1 = helperCpuMs();
+  const h0 = otherThreadsCpuSeconds();
+  const r = run();
+  const helperMs = Math.round((otherThreadsCpuSeconds() - h0) * 1000);
   if (profiler && round === ROUNDS) {
     const { profile } = await profiler.post('Profiler.stop');
     writeFileSync(PROFILE!, JSON.stringify(profile));
@@ -222,7 +204,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   console.log(
     `round ${round}: ${Math.round((events.length / r.cpuMs) * 1000).toLocaleString('en')} events per CPU-s (${Math.round((events.length / r.wallMs) * 1000).toLocaleString('en')}/s wall); ` +
       `windows closed ${JSON.stringify(r.closed)}, ${r.evaluations.toLocaleString('en')} baseline updates, ${r.findings.toLocaleString('en')} findings ` +
-      `(--judge ${JUDGE}, ${round === 1 ? 'from empty state' : STATE === 'steady' ? 'state carried on' : 'from empty state'}` +
-      `${h0 !== null && h1 !== null ? `; V8 helper threads ${h1 - h0} ms of the ${Math.round(r.cpuMs)} ms CPU` : ''})`,
+      `(--judge ${JUDGE}, ${round > 1 && STATE === 'steady' ? 'state carried on' : 'from empty state'}` +
+      `${Number.isNaN(helperMs) ? '' : `; V8 helper threads ${helperMs} ms of the ${Math.round(r.cpuMs)} ms CPU`})`,
   );
 }
